@@ -1,0 +1,103 @@
+"""Set a notebook's accuracy thresholds for one profile, with the evidence beside them.
+
+    python -m course.calibrate mlp1 --profile grade           # train the reference solution
+    python -m course.calibrate mlp1 --profile full --slides model=0.8694
+
+Training: the source notebook (the reference solution) runs once per seed exactly as grading
+runs it (same kernel start-up, same cap on fit), and the check's own recomputed test accuracy
+of each model is recorded. The threshold is the minimum over the seeds less the margin,
+rounded down to 0.001. With --slides, the threshold is the slides' reported accuracy less the
+margin (the `full` profile: the slides' 50-epoch GPU runs are what a Colab student gets).
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from course.profiles import KERNEL_ARGS, PROFILES
+
+THRESHOLDS = Path(__file__).with_name("thresholds.json")
+
+
+def measure(notebook: Path, profile: str, seed: int, models: list) -> dict:
+    """Run the notebook under the profile with the seed; return {model name: test accuracy}."""
+    nb = nbformat.read(notebook, as_version=4)
+    names = json.dumps(models)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import json\nfrom course.checks import measure_test_accuracy\n"
+        f"print('COURSE-ACCURACY', json.dumps({{n: measure_test_accuracy(globals()[n]) for n in {names}}}))"
+    ))
+    os.environ.update(COURSE_PROFILE=profile, COURSE_SEED=str(seed), TF_CPP_MIN_LOG_LEVEL="3")
+    with tempfile.TemporaryDirectory() as workdir:
+        client = NotebookClient(
+            nb, timeout=3600, kernel_name="python3", allow_errors=True,
+            extra_arguments=KERNEL_ARGS, resources={"metadata": {"path": workdir}},
+        )
+        client.execute()
+    for output in nb.cells[-1].outputs:
+        if output.get("name") == "stdout" and "COURSE-ACCURACY" in output.text:
+            return json.loads(output.text.split("COURSE-ACCURACY", 1)[1])
+    raise RuntimeError(f"{notebook} did not run to its end under seed {seed}: {nb.cells[-1].outputs}")
+
+
+def floor3(value: float) -> float:
+    return math.floor(value * 1000 + 1e-9) / 1000
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("assignment")
+    parser.add_argument("--profile", required=True, choices=sorted(PROFILES))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--margin", type=float, default=0.02)
+    parser.add_argument("--models", nargs="+", default=["model"], help="model variables to measure")
+    parser.add_argument("--slides", nargs="+", metavar="MODEL=ACCURACY",
+                        help="take the threshold from the slides' reported accuracies instead")
+    parser.add_argument("--source", default="source", type=Path, help="the course's source folder")
+    args = parser.parse_args(argv)
+
+    table = json.loads(THRESHOLDS.read_text("utf-8")) if THRESHOLDS.exists() else {}
+    entries = table.setdefault(args.assignment, {})
+    if args.slides:
+        for pair in args.slides:
+            name, reported = pair.split("=")
+            reported = float(reported)
+            entries.setdefault(name, {})[args.profile] = {
+                "threshold": floor3(reported - args.margin),
+                "slides": reported,
+                "margin": args.margin,
+            }
+    else:
+        if len(args.seeds) < 5:
+            parser.error("calibrate with at least 5 seeds")
+        notebook = args.source / args.assignment / f"{args.assignment}.ipynb"
+        runs = []
+        for seed in args.seeds:
+            runs.append(measure(notebook, args.profile, seed, args.models))
+            print(f"seed {seed}: {runs[-1]}", flush=True)
+        for name in args.models:
+            accuracies = [round(run[name], 4) for run in runs]
+            entries.setdefault(name, {})[args.profile] = {
+                "threshold": floor3(min(accuracies) - args.margin),
+                "min": min(accuracies),
+                "mean": round(statistics.mean(accuracies), 4),
+                "margin": args.margin,
+                "seeds": args.seeds,
+                "accuracies": accuracies,
+                "budget": PROFILES[args.profile].description,
+            }
+    THRESHOLDS.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    print(json.dumps(table[args.assignment], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

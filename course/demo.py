@@ -1,0 +1,97 @@
+"""The demo class: fictional students' submissions, built from release/ and the source solutions.
+
+    python -m course.demo     # rewrite submitted/ (after changing a source notebook)
+
+Each student answers every solution cell with the reference solution, except for the mistakes
+listed here — the ones students really make. tests/ checks that submitted/ is what this builds.
+"""
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+
+@dataclass
+class Student:
+    story: str
+    # {solution cell's grade_id: [(text in the reference solution, what the student wrote instead)]}
+    answers: dict = field(default_factory=dict)
+    # {test cell's grade_id: what the student turned it into, or None where they deleted it}
+    tampered_tests: dict = field(default_factory=dict)
+
+
+DEMO_CLASS = {
+    "mlp1": {
+        "alice": Student("the reference solution"),
+        "bob": Student(
+            "calls to_categorical without keeping its result, so fit fails on integer labels",
+            answers={"labels": [("y_train = to_categorical", "to_categorical"),
+                                ("y_test = to_categorical", "to_categorical")]},
+        ),
+        "chris": Student(
+            "softmax replaced by sigmoid in the output layer: same parameter count, visible tests pass",
+            answers={"model": [("activation='softmax'", "activation='sigmoid'")]},
+        ),
+        "dana": Student(
+            "reshapes but forgets to divide by 255",
+            answers={"preprocessing": [(") / 255", ")")]},
+        ),
+        "emi": Student(
+            "trains for 500 epochs, deletes a test cell and turns another into `pass`",
+            answers={"training": [("epochs=30", "epochs=500")]},
+            tampered_tests={"test_labels": None, "test_model": "pass"},
+        ),
+    },
+}
+
+
+def _grade_id(cell) -> str:
+    return cell.metadata.get("nbgrader", {}).get("grade_id", "")
+
+
+def reference_answers(source: Path) -> dict:
+    """{grade_id: the code a student types in place of the stub} for every solution cell."""
+    answers = {}
+    for cell in nbformat.read(source, as_version=4).cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            lines = [line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line
+                     and "### END SOLUTION" not in line]
+            answers[_grade_id(cell)] = "\n".join(lines)
+    return answers
+
+
+def submission(course: Path, assignment: str, student: Student):
+    answers = reference_answers(course / "source" / assignment / f"{assignment}.ipynb")
+    for grade_id, edits in student.answers.items():
+        for reference, written in edits:
+            if reference not in answers[grade_id]:
+                raise ValueError(f"{assignment}/{grade_id}: the solution no longer contains {reference!r}")
+            answers[grade_id] = answers[grade_id].replace(reference, written)
+    nb = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+    cells = []
+    for cell in nb.cells:
+        grade_id = _grade_id(cell)
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+        if grade_id in student.tampered_tests:
+            if student.tampered_tests[grade_id] is None:
+                continue
+            cell.source = student.tampered_tests[grade_id]
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def write_demo_class(course: Path) -> None:
+    for assignment, students in DEMO_CLASS.items():
+        for name, student in students.items():
+            path = course / "submitted" / name / assignment / f"{assignment}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(submission(course, assignment, student), path)
+
+
+if __name__ == "__main__":
+    write_demo_class(Path.cwd())
+    sys.exit(0)

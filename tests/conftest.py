@@ -1,0 +1,44 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from course.profiles import _fit_class  # noqa: E402
+
+
+@pytest.fixture
+def profile_env(monkeypatch):
+    """Set the profile for one test; the rest of the suite sees no grading variables."""
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+
+    def set_profile(name):
+        monkeypatch.setenv("COURSE_PROFILE", name)
+
+    return set_profile
+
+
+@pytest.fixture
+def restore_fit():
+    trainer = _fit_class()
+    original = trainer.fit
+    yield
+    trainer.fit = original
+
+
+def mlp(hidden=32, output_activation="softmax"):
+    model = keras.Sequential([
+        keras.Input(shape=(784,)),
+        keras.layers.Dense(hidden, activation="relu"),
+        keras.layers.Dense(10, activation=output_activation),
+    ])
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
+def tiny_data(n=100):
+    rng = np.random.default_rng(0)
+    return rng.random((n, 784), dtype="float32"), np.eye(10)[rng.integers(0, 10, n)]

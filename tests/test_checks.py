@@ -1,0 +1,137 @@
+import keras
+import pytest
+from conftest import mlp, tiny_data
+
+from course.checks import (
+    check_array,
+    check_history,
+    check_layers,
+    check_test_accuracy,
+    measure_test_accuracy,
+)
+from course.data import load_fashion_mnist
+from course.profiles import PROFILES, install_fit_cap
+
+MLP1_LAYERS = [
+    ("Dense", (None, 32), 25120, {"units": 32, "activation": "relu"}),
+    ("Dense", (None, 10), 330, {"units": 10, "activation": "softmax"}),
+]
+
+
+def test_layers_of_the_lecture_model_pass():
+    check_layers(mlp(), MLP1_LAYERS)
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        (mlp(hidden=64), "1 番目の層の設定が違います"),
+        (mlp(output_activation="sigmoid"), r"Layer 2 \(settings\) differs"),
+        (keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")]),
+         "Expected 2 layers, found 1"),
+        (keras.Sequential([keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10, activation="softmax")]),
+         "give the first layer an input_shape"),
+    ],
+)
+def test_wrong_models_fail_with_what_differs(model, message):
+    with pytest.raises(AssertionError, match=message):
+        check_layers(model, MLP1_LAYERS)
+
+
+def test_dropout_in_the_wrong_place_fails_despite_equal_parameter_count():
+    def with_dropout(after_first):
+        layers = [keras.Input((784,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)]
+        layers.insert(2 if after_first else 3, keras.layers.Dropout(0.5))
+        return keras.Sequential(layers)
+
+    expected = [("Dense", (None, 32), 25120, {"units": 32, "activation": "relu"}),
+                ("Dropout", (None, 32), 0, {"rate": 0.5}),
+                ("Dense", (None, 10), 330, {"units": 10, "activation": "linear"})]
+    check_layers(with_dropout(after_first=True), expected)
+    with pytest.raises(AssertionError, match="Layer 2 .class. differs: expected 'Dropout', found 'Dense'"):
+        check_layers(with_dropout(after_first=False), expected)
+
+
+def fitted(epochs=3, **fit_args):
+    x, y = tiny_data()
+    return mlp().fit(x, y, epochs=epochs, verbose=0, **fit_args)
+
+
+def test_history_of_the_lecture_fit_passes(profile_env):
+    check_history(fitted(validation_split=0.2), epochs=3)
+
+
+def test_history_without_validation_fails(profile_env):
+    with pytest.raises(AssertionError, match="val_accuracy"):
+        check_history(fitted(), epochs=3)
+
+
+def test_history_with_other_epochs_fails(profile_env):
+    with pytest.raises(AssertionError, match="epochs: expected 30, found 3"):
+        check_history(fitted(validation_split=0.2), epochs=30)
+
+
+def test_history_stopped_early_fails(profile_env):
+    result = fitted(validation_split=0.2)
+    for values in result.history.values():
+        values.pop()
+    with pytest.raises(AssertionError, match="did not run every epoch"):
+        check_history(result, epochs=3)
+
+
+def test_history_replaced_by_a_dict_fails(profile_env):
+    with pytest.raises(AssertionError, match="what model.fit"):
+        check_history({"loss": [0.1] * 3}, epochs=3)
+
+
+def test_capped_history_passes_only_with_the_cap_installed(profile_env, restore_fit):
+    profile_env("grade")
+    with pytest.raises(AssertionError, match="fit cap is not installed"):
+        check_history(fitted(validation_split=0.2), epochs=30)
+    install_fit_cap(PROFILES["grade"])
+    check_history(fitted(epochs=30, validation_split=0.2), epochs=30)
+
+
+@pytest.fixture(scope="module")
+def trained_mlp():
+    (x, y), _ = load_fashion_mnist()
+    keras.utils.set_random_seed(0)
+    model = mlp()
+    model.fit(x[:6000].reshape(-1, 784) / 255, keras.utils.to_categorical(y[:6000], 10), epochs=1, verbose=0)
+    return model
+
+
+def test_trained_model_reaches_the_smoke_threshold(profile_env, trained_mlp, capsys):
+    profile_env("smoke")
+    check_test_accuracy(trained_mlp, "mlp1")
+    assert "profile smoke" in capsys.readouterr().out
+
+
+def test_untrained_model_fails_accuracy(profile_env):
+    profile_env("smoke")
+    with pytest.raises(AssertionError, match="below the threshold"):
+        check_test_accuracy(mlp(), "mlp1")
+
+
+def test_accuracy_ignores_a_faked_predict(trained_mlp):
+    honest = measure_test_accuracy(trained_mlp)
+    model = mlp()
+    model.predict = lambda *args, **kwargs: trained_mlp.predict(*args, **kwargs)
+    assert measure_test_accuracy(model) < 0.5 < honest
+
+
+def test_missing_threshold_says_how_to_calibrate(profile_env):
+    profile_env("smoke")
+    with pytest.raises(KeyError, match="python -m course.calibrate mlp9 --profile smoke"):
+        check_test_accuracy(mlp(), "mlp9")
+
+
+def test_array_checks_name_shape_and_values():
+    import numpy as np
+
+    expected = np.ones((4, 784)) / 2
+    check_array("x", expected.copy(), expected)
+    with pytest.raises(AssertionError, match=r"x should have shape \(4, 784\), found \(4, 28, 28\)"):
+        check_array("x", np.ones((4, 28, 28)), expected)
+    with pytest.raises(AssertionError, match="found min 127.5 max 127.5"):
+        check_array("x", expected * 255, expected)

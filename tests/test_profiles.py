@@ -1,0 +1,65 @@
+import keras
+import numpy as np
+import pytest
+from conftest import mlp, tiny_data
+
+from course.profiles import PROFILES, Profile, active_profile, fit_cap_profile, install_fit_cap
+
+
+def test_default_profiles(profile_env, monkeypatch):
+    assert active_profile().name == "full"
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert active_profile().name == "grade"
+    profile_env("smoke")
+    assert active_profile().name == "smoke"
+
+
+def test_unknown_profile_is_refused(profile_env):
+    profile_env("fast")
+    with pytest.raises(ValueError, match="one of full, grade, smoke"):
+        active_profile()
+
+
+def test_fit_is_capped_whatever_the_notebook_asks(restore_fit, capsys):
+    install_fit_cap(PROFILES["grade"])
+    x, y = tiny_data()
+    history = mlp().fit(x, y, epochs=500, validation_split=0.2, verbose=0)
+    assert history.params["epochs"] == 3 and len(history.history["loss"]) == 3
+    assert history.requested_epochs == 500
+    assert "epochs 500 -> 3" in capsys.readouterr().out
+    assert fit_cap_profile() == "grade"
+
+
+def test_positional_epochs_and_training_subset_are_capped(restore_fit):
+    install_fit_cap(Profile("test", 2, 10, ""))
+    x, y = tiny_data(50)
+    history = mlp().fit(x, y, 1, 7)  # batch_size=1, epochs=7
+    assert history.params["epochs"] == 2
+    assert history.params["steps"] == 10  # one step per sample of the subset
+
+
+def test_full_profile_changes_nothing(restore_fit):
+    install_fit_cap(PROFILES["full"])
+    x, y = tiny_data(20)
+    history = mlp().fit(x, y, epochs=4, batch_size=5, verbose=0)
+    assert history.params["epochs"] == 4 and history.params["steps"] == 4
+
+
+def test_installing_twice_wraps_once(restore_fit):
+    install_fit_cap(PROFILES["grade"])
+    install_fit_cap(PROFILES["smoke"])
+    x, y = tiny_data(20)
+    assert mlp().fit(x, y, epochs=5, verbose=0).params["epochs"] == 1
+
+
+def test_seeded_training_is_repeatable():
+    x, y = tiny_data()
+
+    def train():
+        keras.utils.set_random_seed(0)
+        model = mlp()
+        model.fit(x, y, epochs=2, verbose=0)
+        return model.get_weights()
+
+    for a, b in zip(train(), train(), strict=True):
+        np.testing.assert_array_equal(a, b)
