@@ -1,0 +1,35 @@
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+from nbgrader.utils import determine_grade
+
+from course.nbgrader_plugins import KeepOnlyErrorsInTests
+
+
+def graded_cell(*outputs, solution=False):
+    cell = new_code_cell("check_layers(model, expected)", outputs=list(outputs))
+    cell.metadata["nbgrader"] = {"grade": True, "solution": solution, "points": 3, "grade_id": "t"}
+    return cell
+
+
+def grade_after_plugin(cell):
+    nb, _ = KeepOnlyErrorsInTests().preprocess(new_notebook(cells=[cell]), {})
+    return determine_grade(nb.cells[0])[0]
+
+
+def test_warnings_on_stderr_and_a_numeric_last_value_cost_nothing():
+    stderr = new_output("stream", name="stderr", text="UserWarning: Do not pass an `input_shape`\n")
+    number = new_output("execute_result", data={"text/plain": "0.5"}, execution_count=1)
+    stdout = new_output("stream", name="stdout", text="test accuracy 0.85\n")
+    assert determine_grade(graded_cell(stderr, stdout))[0] == 0  # what plain nbgrader does
+    assert grade_after_plugin(graded_cell(stderr, number, stdout)) == 3
+
+
+def test_an_exception_still_costs_the_points():
+    error = new_output("error", ename="AssertionError", evalue="Layer 2 differs", traceback=[])
+    assert grade_after_plugin(graded_cell(error)) == 0
+
+
+def test_solution_cells_keep_their_outputs():
+    stderr = new_output("stream", name="stderr", text="warning\n")
+    cell = graded_cell(stderr, solution=True)
+    nb, _ = KeepOnlyErrorsInTests().preprocess(new_notebook(cells=[cell]), {})
+    assert nb.cells[0].outputs == [stderr]
