@@ -185,3 +185,31 @@ def check_array(name: str, actual, expected: np.ndarray) -> None:
             f"{name} has other values than expected: expected min {expected.min()} max "
             f"{expected.max()}, found min {actual.min()} max {actual.max()}.",
         )
+
+
+LEARNING_CURVES = (("loss", "val_loss"), ("accuracy", "val_accuracy"))
+
+
+def check_learning_curves(fig, result) -> None:
+    """The lecture's figure: two side-by-side subplots plotting result.history's loss curves
+    and accuracy curves, with those labels (checked on the figure's data, not its pixels)."""
+    if not hasattr(fig, "axes") or len(fig.axes) != 2:
+        found = len(fig.axes) if hasattr(fig, "axes") else type(fig).__name__
+        fail(
+            f"fig にはグラフが 2 つ（plt.subplot(1, 2, 1) と (1, 2, 2)）必要です。実際: {found}",
+            f"fig should hold 2 subplots (plt.subplot(1, 2, 1) and (1, 2, 2)), found {found}.",
+        )
+    for i, (axes, labels) in enumerate(zip(fig.axes, LEARNING_CURVES, strict=True), 1):
+        found = tuple(line.get_label() for line in axes.get_lines())
+        if found != labels:
+            fail(
+                f"{i} つ目のグラフの線のラベルが違います: 期待 {labels}、実際 {found}",
+                f"Subplot {i} should plot the lines {labels} (with label=...), found {found}.",
+            )
+        for line in axes.get_lines():
+            key = line.get_label()
+            if not np.allclose(np.asarray(line.get_ydata(), float), result.history[key]):
+                fail(
+                    f"{i} つ目のグラフの {key} の線が result.history['{key}'] ではありません。",
+                    f"Subplot {i}: the line {key!r} does not plot result.history[{key!r}].",
+                )

@@ -44,7 +44,40 @@ DEMO_CLASS = {
             tampered_tests={"test_labels": None, "test_model": "pass"},
         ),
     },
+    "mlp2": {
+        "alice": Student("the reference solution"),
+        "bob": Student(
+            "puts Dropout after the second Dense layer: same parameter count, visible tests pass",
+            answers={"model_dropout": [
+                ("model_dropout.add(Dropout(0.5))\nmodel_dropout.add(Dense(64, activation='relu'))",
+                 "model_dropout.add(Dense(64, activation='relu'))\nmodel_dropout.add(Dropout(0.5))"),
+            ]},
+        ),
+        "chris": Student(
+            "leaves out the Dense(32) layer of the deeper model",
+            answers={"model_deep": [("model_deep.add(Dense(32, activation='relu'))\n", "")]},
+        ),
+        "dana": Student(
+            "copies the loss lines into the accuracy subplot and only changes their labels",
+            answers={"learning_curves": [
+                ("result.history['accuracy'], label", "result.history['loss'], label"),
+                ("result.history['val_accuracy'], label", "result.history['val_loss'], label"),
+            ]},
+        ),
+        "emi": Student(
+            "uses Keras 2's history key 'val_acc'",
+            answers={"history_values": [("result.history['val_accuracy']", "result.history['val_acc']")]},
+        ),
+    },
 }
+
+
+# What every demo student writes where a written answer is asked for (graded by hand).
+WRITTEN_ANSWER = (
+    "学習用データの loss は最後まで下がったが、val_loss は 10 エポックほどで下がらなくなり、その後は上がった。"
+    "学習用データに合わせ過ぎた過学習だと思う。Dropout を入れると val_loss の上がり方が小さくなり、"
+    "テストの正解率も少し上がった。"
+)
 
 
 def _grade_id(cell) -> str:
@@ -55,7 +88,9 @@ def reference_answers(source: Path) -> dict:
     """{grade_id: the code a student types in place of the stub} for every solution cell."""
     answers = {}
     for cell in nbformat.read(source, as_version=4).cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
+        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "markdown":
+            answers[_grade_id(cell)] = WRITTEN_ANSWER
+        elif cell.metadata.get("nbgrader", {}).get("solution"):
             lines = [line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line
                      and "### END SOLUTION" not in line]
             answers[_grade_id(cell)] = "\n".join(lines)

@@ -5,7 +5,7 @@
 
 For each assignment: regenerate release/ from source/, autograde every submission in
 submitted/<student>/<assignment>/ (ones graded before are kept unless --regrade, or unless the
-student handed in again), write feedback/, then export grades.csv and print one row per
+student handed in again), rewrite feedback/, then export grades.csv and print one row per
 student. Run it in the course's environment (`make grade`): nbgrader starts `alembic` and the
 kernel from PATH.
 """
@@ -74,12 +74,10 @@ def class_table(course: Path, assignments: list) -> list:
                     submission = gradebook.find_submission(assignment, student)
                 except MissingEntry:
                     continue
-                lost = [
-                    f"{grade.name} -{grade.max_score - grade.score:g}"
-                    for notebook in submission.notebooks
-                    for grade in notebook.grades
-                    if grade.score is not None and grade.score < grade.max_score
-                ]
+                grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
+                lost = [f"{g.name} -{g.max_score - g.score:g}" for g in grades
+                        if not g.needs_manual_grade and g.score < g.max_score]
+                lost += [f"{g.name} (grade by hand, {g.max_score:g})" for g in grades if g.needs_manual_grade]
                 rows.append((student, assignment, submission.score, submission.max_score, lost))
     return rows
 
@@ -114,7 +112,8 @@ def main(argv=None) -> int:
         for problem in misnamed_submissions(course, assignment):
             print(f"WARNING {problem}", file=sys.stderr)
         nbgrader(course, "autograde", assignment, *force)
-        nbgrader(course, "generate_feedback", assignment, *force)
+        # Always: feedback must show grades given by hand since the last run.
+        nbgrader(course, "generate_feedback", assignment, "--force")
     nbgrader(course, "export", "--to", "grades.csv")
 
     rows = class_table(course, assignments)

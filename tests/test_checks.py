@@ -135,3 +135,42 @@ def test_array_checks_name_shape_and_values():
         check_array("x", np.ones((4, 28, 28)), expected)
     with pytest.raises(AssertionError, match="found min 127.5 max 127.5"):
         check_array("x", expected * 255, expected)
+
+
+def learning_curves(result, labels=(("loss", "val_loss"), ("accuracy", "val_accuracy")), swap=False):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(12, 4))
+    for i, pair in enumerate(labels, 1):
+        plt.subplot(1, 2, i)
+        for label in pair:
+            key = "loss" if swap and i == 2 else label
+            plt.plot(result.history.get(key, result.history["accuracy"]), label=label)
+        plt.legend()
+    return fig
+
+
+def test_learning_curves_of_the_lecture_pass():
+    from course.checks import check_learning_curves
+
+    result = fitted(validation_split=0.2)
+    check_learning_curves(learning_curves(result), result)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"labels": (("loss", "val_loss"),)}, "should hold 2 subplots"),
+        ({"labels": (("loss", "val_loss"), ("acc", "val_acc"))}, "Subplot 2 should plot the lines"),
+        ({"swap": True}, "Subplot 2: the line 'accuracy' does not plot"),
+    ],
+)
+def test_wrong_learning_curves_fail(kwargs, message):
+    from course.checks import check_learning_curves
+
+    result = fitted(validation_split=0.2)
+    with pytest.raises(AssertionError, match=message):
+        check_learning_curves(learning_curves(result, **kwargs), result)
