@@ -28,8 +28,13 @@ def environment() -> dict:
     return env
 
 
-def nbgrader(course: Path, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=environment(), check=True)
+def nbgrader(course: Path, *args: str) -> bool:
+    """Run one nbgrader command; on failure say so and go on (what is graded stays graded)."""
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=environment())
+    if done.returncode:
+        print(f"ERROR `nbgrader {' '.join(args)}` failed (its log is above); grades already in "
+              "gradebook.db are kept. Fix what it reports and run this command again.", file=sys.stderr)
+    return done.returncode == 0
 
 
 def kernel_problem(course: Path):
@@ -77,7 +82,10 @@ def class_table(course: Path, assignments: list) -> list:
                 grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
                 lost = [f"{g.name} -{g.max_score - g.score:g}" for g in grades
                         if not g.needs_manual_grade and g.score < g.max_score]
-                lost += [f"{g.name} (grade by hand, {g.max_score:g})" for g in grades if g.needs_manual_grade]
+                for g in grades:
+                    if g.needs_manual_grade:  # a written answer, or a test that never ran
+                        written = g.cell.cell_type == "markdown"
+                        lost.append(f"{g.name} ({'grade by hand' if written else 'not autograded'}, {g.max_score:g})")
                 rows.append((student, assignment, submission.score, submission.max_score, lost))
     return rows
 
@@ -107,21 +115,27 @@ def main(argv=None) -> int:
     print(f"Grading {', '.join(assignments)} under the {profile.name} profile ({profile.description}).")
 
     force = ["--force"] if args.regrade else []
+    ok = True
     for assignment in assignments:
-        nbgrader(course, "generate_assignment", assignment, "--force")
+        if not nbgrader(course, "generate_assignment", assignment, "--force"):
+            ok = False
+            continue
         for problem in misnamed_submissions(course, assignment):
             print(f"WARNING {problem}", file=sys.stderr)
-        nbgrader(course, "autograde", assignment, *force)
+        if not any((course / "submitted").glob(f"*/{assignment}")):
+            print(f"No submissions of {assignment} in {course / 'submitted'}: released only.")
+            continue
+        ok &= nbgrader(course, "autograde", assignment, *force)
         # Always: feedback must show grades given by hand since the last run.
-        nbgrader(course, "generate_feedback", assignment, "--force")
-    nbgrader(course, "export", "--to", "grades.csv")
+        ok &= nbgrader(course, "generate_feedback", assignment, "--force")
+    ok &= nbgrader(course, "export", "--to", "grades.csv")
 
     rows = class_table(course, assignments)
     print(f"\n{'student':<12} {'assignment':<12} {'score':>7}  lost points")
     for student, assignment, score, max_score, lost in rows:
         print(f"{student:<12} {assignment:<12} {score:>3g}/{max_score:<3g}  {', '.join(lost) or '-'}")
     print(f"\n{len(rows)} submissions graded; grades in {course / 'grades.csv'}, feedback in {course / 'feedback'}")
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

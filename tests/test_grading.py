@@ -127,3 +127,15 @@ def test_grading_refuses_an_unknown_profile(tmp_path):
         pytest.skip("COURSE_PROFILE is set by the caller")
     assert run.returncode == 1 and "one of full, grade, smoke" in run.stderr
     assert not (tmp_path / "gradebook.db").exists()
+
+
+def test_misnamed_colab_download_is_reported_and_nothing_crashes(tmp_path):
+    shutil.copytree(COURSE / "source" / "mlp1", tmp_path / "source" / "mlp1")
+    shutil.copy(COURSE / "nbgrader_config.py", tmp_path)
+    folder = tmp_path / "submitted" / "zoe" / "mlp1"
+    folder.mkdir(parents=True)
+    shutil.copy(COURSE / "submitted" / "alice" / "mlp1" / "mlp1.ipynb", folder / "Copy of mlp1.ipynb")
+    run = grade(tmp_path)
+    assert run.returncode == 1
+    assert "Copy of mlp1.ipynb: not graded; rename it to mlp1.ipynb" in run.stderr
+    assert "zoe          mlp1           0/10   test_preprocessing (not autograded, 2)" in run.stdout
