@@ -13,6 +13,8 @@ from course.data import load_fashion_mnist
 from course.profiles import active_profile, fit_cap_profile
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+# The lecture's learning-curve figure: the lines of its left and right subplots.
+LEARNING_CURVES = (("loss", "val_loss"), ("accuracy", "val_accuracy"))
 # The settings that define a layer, as `get_config()` names them.
 DEFINING_SETTINGS = ("units", "filters", "kernel_size", "strides", "padding", "activation", "pool_size", "rate")
 
@@ -187,8 +189,6 @@ def check_array(name: str, actual, expected: np.ndarray) -> None:
         )
 
 
-LEARNING_CURVES = (("loss", "val_loss"), ("accuracy", "val_accuracy"))
-
 
 def check_learning_curves(fig, result) -> None:
     """The lecture's figure: two side-by-side subplots plotting result.history's loss curves
@@ -200,13 +200,14 @@ def check_learning_curves(fig, result) -> None:
             f"fig should hold 2 subplots (plt.subplot(1, 2, 1) and (1, 2, 2)), found {found}.",
         )
     for i, (axes, labels) in enumerate(zip(fig.axes, LEARNING_CURVES, strict=True), 1):
-        found = tuple(line.get_label() for line in axes.get_lines())
+        lines = axes.get_lines()
+        found = tuple(line.get_label() for line in lines)
         if found != labels:
             fail(
                 f"{i} つ目のグラフの線のラベルが違います: 期待 {labels}、実際 {found}",
                 f"Subplot {i} should plot the lines {labels} (with label=...), found {found}.",
             )
-        for line in axes.get_lines():
+        for line in lines:
             key = line.get_label()
             if not np.allclose(np.asarray(line.get_ydata(), float), result.history[key]):
                 fail(

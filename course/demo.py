@@ -88,9 +88,11 @@ def reference_answers(source: Path) -> dict:
     """{grade_id: the code a student types in place of the stub} for every solution cell."""
     answers = {}
     for cell in nbformat.read(source, as_version=4).cells:
-        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "markdown":
+        if not cell.metadata.get("nbgrader", {}).get("solution"):
+            continue
+        if cell.cell_type == "markdown":
             answers[_grade_id(cell)] = WRITTEN_ANSWER
-        elif cell.metadata.get("nbgrader", {}).get("solution"):
+        else:
             lines = [line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line
                      and "### END SOLUTION" not in line]
             answers[_grade_id(cell)] = "\n".join(lines)

@@ -79,13 +79,13 @@ def class_table(course: Path, assignments: list) -> list:
                     submission = gradebook.find_submission(assignment, student)
                 except MissingEntry:
                     continue
-                grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
-                lost = [f"{g.name} -{g.max_score - g.score:g}" for g in grades
-                        if not g.needs_manual_grade and g.score < g.max_score]
-                for g in grades:
+                lost = []
+                for g in (grade for notebook in submission.notebooks for grade in notebook.grades):
                     if g.needs_manual_grade:  # a written answer, or a test that never ran
-                        written = g.cell.cell_type == "markdown"
-                        lost.append(f"{g.name} ({'grade by hand' if written else 'not autograded'}, {g.max_score:g})")
+                        why = "grade by hand" if g.cell.cell_type == "markdown" else "not autograded"
+                        lost.append(f"{g.name} ({why}, {g.max_score:g})")
+                    elif g.score < g.max_score:
+                        lost.append(f"{g.name} -{g.max_score - g.score:g}")
                 rows.append((student, assignment, submission.score, submission.max_score, lost))
     return rows
 

@@ -3,6 +3,7 @@ import pytest
 from conftest import mlp, tiny_data
 
 from course.checks import (
+    LEARNING_CURVES,
     check_array,
     check_history,
     check_layers,
@@ -137,7 +138,7 @@ def test_array_checks_name_shape_and_values():
         check_array("x", expected * 255, expected)
 
 
-def learning_curves(result, labels=(("loss", "val_loss"), ("accuracy", "val_accuracy")), swap=False):
+def learning_curves(result, labels=LEARNING_CURVES, swap=False):
     import matplotlib
 
     matplotlib.use("Agg")

@@ -10,9 +10,13 @@ def graded_cell(*outputs, solution=False):
     return cell
 
 
-def grade_after_plugin(cell):
+def after_plugin(cell):
     nb, _ = KeepOnlyErrorsInTests().preprocess(new_notebook(cells=[cell]), {})
-    return determine_grade(nb.cells[0])[0]
+    return nb.cells[0]
+
+
+def grade_after_plugin(cell):
+    return determine_grade(after_plugin(cell))[0]
 
 
 def test_warnings_on_stderr_and_a_numeric_last_value_cost_nothing():
@@ -30,6 +34,4 @@ def test_an_exception_still_costs_the_points():
 
 def test_solution_cells_keep_their_outputs():
     stderr = new_output("stream", name="stderr", text="warning\n")
-    cell = graded_cell(stderr, solution=True)
-    nb, _ = KeepOnlyErrorsInTests().preprocess(new_notebook(cells=[cell]), {})
-    assert nb.cells[0].outputs == [stderr]
+    assert after_plugin(graded_cell(stderr, solution=True)).outputs == [stderr]
