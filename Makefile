@@ -5,7 +5,7 @@ PYTHON := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: env data demo grade release submissions test lint calibrate benchmark clean
+.PHONY: env data demo collect grade release submissions test lint calibrate benchmark clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,15 +15,22 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 env: $(VENV)/.installed
 
-# Offline machines get Fashion-MNIST from Debian's package (installed here when we are root).
+# Offline machines get Fashion-MNIST from Debian's package; grading runs students' code under
+# bubblewrap. Both are installed here when we are root.
 data: env
-	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; fi
+	@missing=""; [ -d /usr/share/datasets/fashion-mnist ] || missing="dataset-fashion-mnist"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	$(PYTHON) -m course.data
 
 # Grade the demo class: release/, autograded/, feedback/, grades.csv and a table.
 demo: data
 	$(PYTHON) -m course.grade
+
+# make collect ARCHIVE=downloads/class.zip   (the LMS's archive, or a folder)
+collect: env
+	$(PYTHON) -m course.collect $(ARCHIVE)
 
 grade: data
 	$(PYTHON) -m course.grade $(ASSIGNMENTS)
@@ -48,4 +55,4 @@ benchmark: data
 	$(PYTHON) benchmarks/grading_time.py
 
 clean:
-	rm -rf autograded feedback gradebook.db grades.csv .nbgrader.log
+	rm -rf autograded feedback gradebook.db grades.csv grading_state.json .nbgrader.log

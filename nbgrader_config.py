@@ -2,17 +2,21 @@
 
 import os
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
+    ClearOutput,
     Execute,
+    GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
-from course.nbgrader_plugins import KeepOnlyErrorsInTests
+from course.nbgrader_plugins import DeduplicateGradeIds, HideHiddenTests, KeepOnlyErrorsInTests, SandboxedExecute
 from course.profiles import KERNEL_ARGS
 
 c = get_config()  # noqa: F821 (defined by traitlets when it loads this file)
@@ -25,15 +29,25 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Every kernel starts with course.profiles.prepare_kernel(): fixed seeds and the profile's
 # cap on fit, whatever the notebook says or deletes.
 c.Execute.extra_arguments = KERNEL_ARGS
-# A training cell under the grade profile takes seconds; the lecture's full epochs on a CPU
-# take minutes. The default 30 s would fail a correct submission.
-c.Execute.timeout = 600
+# A training cell under the grade profile takes seconds to a minute; the lecture's full epochs
+# on a CPU take minutes. The default 30 s would fail a correct submission. (`course.grade
+# --timeout` bounds a whole notebook.)
+c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT_S", "600"))
 
-# A deleted test cell comes back (and is run) rather than silently losing its points.
+# A deleted test cell comes back (and is run) rather than silently losing its points; of a
+# duplicated one, the last copy is graded.
 c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateGradeIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
 
+# Students' code runs in a sandbox (course/sandbox.py) unless `course.grade --no-sandbox`.
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    Execute if os.environ.get("COURSE_SANDBOX") == "off" else SandboxedExecute,
     KeepOnlyErrorsInTests,
     IgnorePattern,
     ClearMetadataPreprocessor,
@@ -42,3 +56,6 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+
+# Feedback goes to students: it shows each test's result and message, not hidden tests' source.
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]

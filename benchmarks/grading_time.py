@@ -1,10 +1,11 @@
 """Wall time to autograde one submission under each profile, and the accuracy its check measured.
 
     python benchmarks/grading_time.py                       # mlp1, alice, all three profiles
-    python benchmarks/grading_time.py --profiles grade --student emi
+    python benchmarks/grading_time.py --assignments cnn pooling --profiles smoke grade
 
 Not a test: it prints figures for the README and the calibration notes. Each profile grades in
-a scratch copy of the course; generating the assignment is not timed, `nbgrader autograde` is.
+a scratch copy of the course, in the sandbox as `course.grade` does; generating the assignment
+is not timed, `nbgrader autograde` is.
 """
 
 import argparse
@@ -49,16 +50,17 @@ def autograde_seconds(assignment: str, student: str, profile: str) -> tuple:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--assignment", default="mlp1")
+    parser.add_argument("--assignments", nargs="+", default=["mlp1"])
     parser.add_argument("--student", default="alice")
     parser.add_argument("--profiles", nargs="+", default=["smoke", "grade", "full"])
     args = parser.parse_args()
-    print(f"autograde {args.assignment} of {args.student} on {os.cpu_count()} CPU cores")
-    print(f"{'profile':<8} {'seconds':>8}  test accuracy (threshold)")
-    for profile in args.profiles:
-        seconds, accuracies = autograde_seconds(args.assignment, args.student, profile)
-        shown = ", ".join(f"{a} ({t})" for a, t in accuracies) or "not measured (check failed to run)"
-        print(f"{profile:<8} {seconds:8.1f}  {shown}", flush=True)
+    print(f"autograde {args.student}'s notebooks on {os.cpu_count()} CPU cores")
+    print(f"{'assignment':<11} {'profile':<8} {'seconds':>8}  test accuracy (threshold)")
+    for assignment in args.assignments:
+        for profile in args.profiles:
+            seconds, accuracies = autograde_seconds(assignment, args.student, profile)
+            shown = ", ".join(f"{a} ({t})" for a, t in accuracies) or "not measured (check failed to run)"
+            print(f"{assignment:<11} {profile:<8} {seconds:8.1f}  {shown}", flush=True)
     return 0
 
 

@@ -10,7 +10,7 @@ from importlib import resources
 import numpy as np
 
 from course.data import load_fashion_mnist
-from course.profiles import active_profile, fit_cap_profile
+from course.profiles import active_profile, installed_profile
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 # The lecture's learning-curve figure: the lines of its left and right subplots.
@@ -101,14 +101,16 @@ def check_history(result, epochs: int) -> None:
             f"result.history keys: expected {sorted(HISTORY_KEYS)}, found {keys} "
             "(did you pass metrics=['accuracy'] and validation_split?).",
         )
-    profile = active_profile()
+    profile = installed_profile()
+    if profile is None:
+        profile = active_profile()
+        if profile.capped:
+            fail(
+                "採点用のエポック上限が有効ではありません (採点環境の問題です)。",
+                f"The {profile.name} profile's fit cap is not installed: grade with nbgrader and "
+                "this course's nbgrader_config.py.",
+            )
     requested = getattr(result, "requested_epochs", None)
-    if profile.capped and fit_cap_profile() != profile.name:
-        fail(
-            "採点用のエポック上限が有効ではありません (採点環境の問題です)。",
-            f"The {profile.name} profile's fit cap is not installed: grade with nbgrader and "
-            "this course's nbgrader_config.py.",
-        )
     if requested is None:
         requested = result.params["epochs"]
     if requested != epochs:
@@ -129,21 +131,28 @@ def _thresholds() -> dict:
     return json.loads(resources.files("course").joinpath("thresholds.json").read_text("utf-8"))
 
 
-def threshold(assignment: str, model_name: str, profile_name: str) -> float:
+def threshold(assignment: str, model_name: str, profile) -> float:
+    """The accuracy `model_name` must reach, calibrated under the same budget as `profile`'s."""
     try:
-        return _thresholds()[assignment][model_name][profile_name]["threshold"]
+        entry = _thresholds()[assignment][model_name][profile.name]
     except KeyError:
         raise KeyError(
-            f"No accuracy threshold for {assignment}/{model_name} under profile {profile_name}: "
-            f"run `python -m course.calibrate {assignment} --profile {profile_name}`"
+            f"No accuracy threshold for {assignment}/{model_name} under profile {profile.name}: "
+            f"run `python -m course.calibrate {assignment} --profile {profile.name}`"
         ) from None
+    if entry.get("budget", profile.description) != profile.description:
+        fail(
+            "採点の学習条件が基準を決めたときと違います (採点環境の問題です)。",
+            f"Training ran with {profile.description}, but the {assignment}/{model_name} threshold "
+            f"was calibrated with {entry['budget']}: grade from the assignment's own folder, or "
+            f"recalibrate with `python -m course.calibrate {assignment} --profile {profile.name}`.",
+        )
+    return entry["threshold"]
 
 
-def measure_test_accuracy(model) -> float:
-    """Accuracy on the 10,000 test images, freshly loaded and scaled to [0, 1] as the lecture does,
-    shaped to the model's input; neither the student's data nor their `predict` is used."""
-    import keras
-
+def _test_set(model) -> tuple:
+    """The 10,000 test images, freshly loaded and scaled to [0, 1] as the lecture does, shaped to
+    the model's input, and their labels: the student's own data is not used."""
     (_, _), (x_test, y_test) = load_fashion_mnist()
     input_shape = tuple(model.inputs[0].shape[1:])
     if math.prod(input_shape) != 28 * 28:
@@ -151,16 +160,46 @@ def measure_test_accuracy(model) -> float:
             f"モデルの入力の形 {input_shape} が 28×28 の画像に合いません。",
             f"The model's input shape {input_shape} does not fit 28x28 images.",
         )
-    x = x_test.reshape((-1,) + input_shape).astype("float32") / 255
+    return x_test.reshape((-1,) + input_shape).astype("float32") / 255, y_test
+
+
+def _predicted_labels(model, x, batch_size=32) -> np.ndarray:
+    import keras
+
     # Called on the class, so a notebook that replaced model.predict is not used.
-    probabilities = keras.Model.predict(model, x, batch_size=1000, verbose=0)
-    return float(np.mean(np.argmax(probabilities, axis=1) == y_test))
+    return np.argmax(keras.Model.predict(model, x, batch_size=batch_size, verbose=0), axis=1)
+
+
+def measure_test_accuracy(model) -> float:
+    """Accuracy on the test images, recomputed with the model's own weights."""
+    x, y = _test_set(model)
+    return float(np.mean(_predicted_labels(model, x, batch_size=1000) == y))
+
+
+def check_misclassified(indices, model) -> None:
+    """`indices` lists, in order, the test images `model` gets wrong. The predictions are made
+    again here (as the lecture's `predict` makes them), so any trained model passes."""
+    x, y = _test_set(model)
+    expected = np.flatnonzero(_predicted_labels(model, x) != y)
+    try:
+        found = [int(i) for i in indices]
+    except (TypeError, ValueError):
+        fail("misclassified は画像の番号（整数）のリストにします。",
+             f"misclassified should be a list of image indices (integers), found {type(indices).__name__}.")
+    if found != expected.tolist():
+        missing = sorted(set(expected.tolist()) - set(found))
+        extra = sorted(set(found) - set(expected.tolist()))
+        fail(
+            f"間違えた画像の番号が違います: モデルが間違えたのは {len(expected)} 枚、答えは {len(found)} 個です。",
+            f"The model gets {len(expected)} test images wrong; misclassified lists {len(found)}. "
+            f"Missing: {missing[:10]}, not misclassified: {extra[:10]}.",
+        )
 
 
 def check_test_accuracy(model, assignment: str, model_name: str = "model") -> None:
     """The model's recomputed test accuracy reaches the active profile's threshold."""
-    profile = active_profile()
-    limit = threshold(assignment, model_name, profile.name)
+    profile = installed_profile() or active_profile(assignment)
+    limit = threshold(assignment, model_name, profile)
     accuracy = measure_test_accuracy(model)
     print(f"test accuracy {accuracy:.4f} (threshold {limit:.3f}, profile {profile.name})")
     if accuracy < limit:
@@ -180,14 +219,58 @@ def check_array(name: str, actual, expected: np.ndarray) -> None:
             f"{name} の形が違います: 期待 {expected.shape}、実際 {actual.shape}",
             f"{name} should have shape {expected.shape}, found {actual.shape}.",
         )
-    if not np.allclose(actual, expected, atol=1e-6):
-        fail(
-            f"{name} の値が違います: 期待 最小 {expected.min()}・最大 {expected.max()}、"
-            f"実際 最小 {actual.min()}・最大 {actual.max()}",
-            f"{name} has other values than expected: expected min {expected.min()} max "
-            f"{expected.max()}, found min {actual.min()} max {actual.max()}.",
-        )
+    if not np.allclose(actual, expected, atol=1e-5):
+        if expected.size <= 64:
+            want, got = (np.array2string(a, precision=4) for a in (expected, actual))
+        else:
+            want, got = (f"min {a.min()} max {a.max()} mean {a.mean():.4f}" for a in (expected, actual))
+        fail(f"{name} の値が違います。", f"{name} has other values than expected.\nexpected:\n{want}\nfound:\n{got}")
 
+
+# Random cases on which a student's NumPy layer must agree with Keras's: (height, width, size,
+# stride, padding). 'same' only with stride 1 and odd sizes, where it pads (size - 1) / 2 zeros
+# on every side, as the lecture shows; Keras pads unevenly otherwise.
+CONVOLUTION_CASES = [(6, 6, 3, 1, "valid"), (7, 5, 3, 2, "valid"), (8, 9, 2, 1, "valid"),
+                     (9, 7, 4, 3, "valid"), (5, 8, 1, 2, "valid"), (6, 6, 3, 1, "same"),
+                     (7, 9, 5, 1, "same")]
+POOLING_CASES = [(4, 4, 2, None), (6, 8, 2, None), (7, 7, 2, None), (9, 6, 3, None), (6, 6, 3, 1),
+                 (8, 7, 2, 1), (9, 9, 3, 2)]
+
+
+def _one_image(layer, image) -> np.ndarray:
+    """A Keras 2-D layer applied to one single-channel image."""
+    batch = np.asarray(image, "float32")[None, :, :, None]
+    return np.asarray(layer(batch))[0, :, :, 0]
+
+
+def check_convolution(convolve) -> None:
+    """`convolve(image, kernel, stride=..., padding=...)` agrees with `keras.layers.Conv2D`."""
+    import keras
+
+    rng = np.random.default_rng(2024)
+    for height, width, size, stride, padding in CONVOLUTION_CASES:
+        image = rng.integers(-4, 5, (height, width)).astype(float)
+        kernel = rng.integers(-2, 3, (size, size)).astype(float)
+        # A zeros initializer draws no random numbers: later models train as if this check had not run.
+        layer = keras.layers.Conv2D(1, size, strides=stride, padding=padding, use_bias=False,
+                                    kernel_initializer="zeros")
+        layer.build((1, height, width, 1))
+        layer.set_weights([kernel[:, :, None, None]])
+        call = f"convolve(image {height}×{width}, kernel {size}×{size}, stride={stride}, padding={padding!r})"
+        check_array(call, convolve(image, kernel, stride=stride, padding=padding), _one_image(layer, image))
+
+
+def check_pooling(pool, kind: str) -> None:
+    """`pool(feature_map, pool_size, stride)` agrees with Keras's MaxPooling2D or AveragePooling2D."""
+    import keras
+
+    layer_class = {"max": keras.layers.MaxPooling2D, "average": keras.layers.AveragePooling2D}[kind]
+    rng = np.random.default_rng(2024)
+    for height, width, size, stride in POOLING_CASES:
+        feature_map = rng.integers(-9, 10, (height, width)).astype(float)
+        expected = _one_image(layer_class(pool_size=size, strides=stride), feature_map)
+        call = f"{pool.__name__}(feature map {height}×{width}, pool_size={size}, stride={stride})"
+        check_array(call, pool(feature_map, size, stride), expected)
 
 
 def check_learning_curves(fig, result) -> None:

@@ -69,15 +69,62 @@ DEMO_CLASS = {
             answers={"history_values": [("result.history['val_accuracy']", "result.history['val_acc']")]},
         ),
     },
+    "cnn": {
+        "alice": Student("the reference solution"),
+        "bob": Student(
+            "gives the first model padding='valid': it trains as well, but it is not the lecture's model",
+            answers={"model": [("padding='same', input_shape", "padding='valid', input_shape")]},
+        ),
+        "chris": Student(
+            "moves the window one pixel at a time whatever the stride",
+            answers={"convolution": [(
+                "window = image[i * stride:i * stride + kernel_h, j * stride:j * stride + kernel_w]",
+                "window = image[i:i + kernel_h, j:j + kernel_w]",
+            )]},
+        ),
+        "dana": Student(
+            "gives the second conv layer 32 filters instead of 64",
+            answers={"model_two_conv": [("model_two_conv.add(Conv2D(filters=64",
+                                         "model_two_conv.add(Conv2D(filters=32")]},
+        ),
+        "emi": Student(
+            "reshapes to (N, 28, 28), without the channel axis (Keras 3 adds it itself when training)",
+            answers={"preprocessing": [(", 28, 28, 1) / 255", ", 28, 28) / 255")]},
+        ),
+    },
+    "pooling": {
+        "alice": Student("the reference solution"),
+        "bob": Student(
+            "uses AveragePooling2D in model_pool: same shapes and parameter count, visible tests pass",
+            answers={"model_pool": [("model_pool.add(MaxPooling2D", "model_pool.add(AveragePooling2D")]},
+        ),
+        "chris": Student(
+            "max_pool always moves by pool_size, whatever the stride: the slides' example still passes",
+            answers={"max_pool": [("if stride is None:\n        stride = pool_size", "stride = pool_size")]},
+        ),
+        "dana": Student(
+            "builds the book's convnet with padding='same'",
+            answers={"model_valid": [("(3, 3), activation='relu'", "(3, 3), padding='same', activation='relu'")]},
+        ),
+        "emi": Student(
+            "lists the images the model got right instead of the wrong ones",
+            answers={"misclassified": [("predicted_labels != true_labels", "predicted_labels == true_labels")]},
+        ),
+    },
 }
 
 
 # What every demo student writes where a written answer is asked for (graded by hand).
-WRITTEN_ANSWER = (
-    "学習用データの loss は最後まで下がったが、val_loss は 10 エポックほどで下がらなくなり、その後は上がった。"
+WRITTEN_ANSWERS = {
+    "mlp2": "学習用データの loss は最後まで下がったが、val_loss は 10 エポックほどで下がらなくなり、その後は上がった。"
     "学習用データに合わせ過ぎた過学習だと思う。Dropout を入れると val_loss の上がり方が小さくなり、"
-    "テストの正解率も少し上がった。"
-)
+    "テストの正解率も少し上がった。",
+    "cnn": "Dense 層は画素ごとに重みがあるので 1024×1024 だと 1000 万個以上になるが、"
+    "畳み込み層は 3×3 のカーネルをずらして使い回すので、重みはカーネルの大きさとフィルタ数で決まる。"
+    "padding='same' だと出力は入力と同じ 28×28 になる。",
+    "pooling": "マックスプーリングは領域の中で一番大きい値を残して、ほかの値と細かい位置を捨てる。"
+    "model_deep は Dropout が多いので val_loss があまり上がらず、model_pool より過学習が少なかった。",
+}
 
 
 def _grade_id(cell) -> str:
@@ -87,11 +134,12 @@ def _grade_id(cell) -> str:
 def reference_answers(source: Path) -> dict:
     """{grade_id: the code a student types in place of the stub} for every solution cell."""
     answers = {}
+    assignment = source.parent.name
     for cell in nbformat.read(source, as_version=4).cells:
         if not cell.metadata.get("nbgrader", {}).get("solution"):
             continue
         if cell.cell_type == "markdown":
-            answers[_grade_id(cell)] = WRITTEN_ANSWER
+            answers[_grade_id(cell)] = WRITTEN_ANSWERS[assignment]
         else:
             lines = [line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line
                      and "### END SOLUTION" not in line]

@@ -2,92 +2,303 @@
 
     python -m course.grade                  # every assignment in source/
     python -m course.grade mlp1 --regrade   # grade again what was graded before
+    python -m course.grade --timeout 600    # at most 10 minutes per notebook
 
-For each assignment: regenerate release/ from source/, autograde every submission in
-submitted/<student>/<assignment>/ (ones graded before are kept unless --regrade, or unless the
-student handed in again), rewrite feedback/, then export grades.csv and print one row per
-student. Run it in the course's environment (`make grade`): nbgrader starts `alembic` and the
-kernel from PATH.
+For each assignment: regenerate release/ from source/; check every notebook in
+submitted/<student>/<assignment>/ (Colab's `Copy of mlp1.ipynb` is renamed; an empty, broken or
+wrong notebook is not graded, with the reason); autograde each student's notebook on its own,
+in a sandbox (see course/sandbox.py), within a wall time per notebook; rewrite feedback/ without
+the source of hidden tests. Then write the class report, grades.csv: one row per student and
+notebook with the score, the maximum and the reason for every lost point.
+
+Notebooks graded before are kept unless --regrade, or unless the student handed in again
+(grading_state.json remembers what was graded); a notebook that could not be graded is not
+tried again until it changes. Run it in the course's
+environment (`make grade`): nbgrader starts `alembic` and the kernel from PATH.
 """
 
 import argparse
+import csv
+import hashlib
+import io
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import nbformat
+
+from course.collect import normalised_name
 from course.data import DatasetError, ensure_fashion_mnist
 from course.profiles import active_profile
+from course.sandbox import SandboxUnavailable, cpu_limit_seconds, memory_limit_bytes, sandbox_command
+
+REPORT = "grades.csv"
+# What was graded, and why some could not be: {assignment: {student: {"sha256", "reason"}}},
+# the reason None for a notebook that was graded.
+STATE = "grading_state.json"
 
 
-def environment() -> dict:
+def environment(sandbox: bool = True) -> dict:
     """This interpreter's environment, its bin/ first on PATH, so nbgrader finds the right tools."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["COURSE_SANDBOX"] = "on" if sandbox else "off"
     return env
 
 
-def nbgrader(course: Path, *args: str) -> bool:
+def nbgrader(course: Path, *args: str, env: dict) -> bool:
     """Run one nbgrader command; on failure say so and go on (what is graded stays graded)."""
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=environment())
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env)
     if done.returncode:
         print(f"ERROR `nbgrader {' '.join(args)}` failed (its log is above); grades already in "
               "gradebook.db are kept. Fix what it reports and run this command again.", file=sys.stderr)
     return done.returncode == 0
 
 
-def kernel_problem(course: Path):
-    """Why the grading kernel could not cap training, or None when it can."""
+def kernel_problem(course: Path, sandbox: bool):
+    """Why a grading kernel could not start and cap training, or None when it can."""
     from jupyter_client.kernelspec import KernelSpecManager
 
     python = KernelSpecManager().get_kernel_spec("python3").argv[0]
     python = shutil.which(python, path=environment()["PATH"]) or python
-    check = subprocess.run(
-        [python, "-c", "import course.profiles"], cwd=course, env=environment(), capture_output=True, text=True
-    )
+    command = [python, "-c", "import course.profiles"]
+    with tempfile.TemporaryDirectory() as scratch:
+        if sandbox:
+            try:
+                command = sandbox_command(command, Path(scratch), Path(scratch))
+            except SandboxUnavailable as error:
+                return str(error)
+        check = subprocess.run(command, cwd=course, env=environment(sandbox), capture_output=True, text=True)
     if check.returncode:
+        where = "in the sandbox (bubblewrap)" if sandbox else ""
         return (
-            f"The python3 kernel ({python}) cannot import the course package, so grading could not cap "
-            "training or run hidden tests. Run `make env` and grade with the course's environment "
+            f"The python3 kernel ({python}) cannot import the course package {where}, so grading could not "
+            "cap training or run hidden tests. Run `make env` and grade with the course's environment "
             f"(`make grade`).\n{check.stderr.strip()}"
         )
     return None
 
 
-def misnamed_submissions(course: Path, assignment: str) -> list:
-    """Notebooks in a submission folder that nbgrader would ignore, e.g. Colab's `Copy of mlp1.ipynb`."""
-    expected = {p.name for p in (course / "source" / assignment).glob("*.ipynb")}
-    problems = []
-    for folder in sorted((course / "submitted").glob(f"*/{assignment}")):
-        present = {p.name for p in folder.glob("*.ipynb")}
-        for name in sorted(present - expected):
-            wanted = " or ".join(sorted(expected - present)) or "the assignment's notebook name"
-            problems.append(f"{folder / name}: not graded; rename it to {wanted}")
-    return problems
+def _grade_ids(notebook) -> list:
+    return [c.metadata["nbgrader"]["grade_id"] for c in notebook.cells if "grade_id" in c.metadata.get("nbgrader", {})]
 
 
-def class_table(course: Path, assignments: list) -> list:
-    """(student, assignment, score, max score, the tests that lost points) for every submission."""
+def source_grade_ids(course: Path) -> dict:
+    """{assignment: the grade ids of its source notebook, in order}."""
+    return {p.parent.name: _grade_ids(nbformat.read(p, as_version=4)) for p in (course / "source").glob("*/*.ipynb")}
+
+
+def prepare_submission(folder: Path, assignment: str, grade_ids: dict) -> tuple:
+    """(why the notebook in `folder` cannot be graded or None, notes for the instructor).
+
+    Renames a Colab or browser download (`Copy of mlp1.ipynb`) to the assignment's name when it
+    is the only candidate."""
+    expected = f"{assignment}.ipynb"
+    candidates = sorted(p for p in folder.iterdir() if p.is_file() and normalised_name(p.name) == expected)
+    others = sorted(p.name for p in folder.iterdir() if p.is_file() and p not in candidates)
+    notes = [f"{folder / name}: ignored (not {expected})" for name in others if not name.startswith(".")
+             and name != "timestamp.txt"]
+    if len(candidates) > 1:
+        names = ", ".join(p.name for p in candidates)
+        return f"{len(candidates)} candidate notebooks ({names}): keep the one to grade", notes
+    if not candidates:
+        return f"no {expected} in the submission", notes
+    path = candidates[0]
+    if path.name != expected:
+        path = path.rename(folder / expected)
+        notes.append(f"{folder / candidates[0].name}: renamed to {expected}")
+    return _notebook_problem(path.read_bytes(), assignment, grade_ids), notes
+
+
+def _notebook_problem(data: bytes, assignment: str, grade_ids: dict):
+    if not data.strip():
+        return "empty file: download the notebook again (File > Download > .ipynb) and hand it in"
+    try:
+        raw = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        where = f" at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else ""
+        return f"not a notebook: invalid JSON{where}; hand in the .ipynb that Colab or Jupyter downloads"
+    version = raw.get("nbformat") if isinstance(raw, dict) else None
+    if version != 4:
+        return f"not an nbformat 4 notebook (nbformat {version}): open it in Colab or Jupyter, save and hand in again"
+    try:
+        found = set(_grade_ids(nbformat.reads(data.decode("utf-8"), as_version=4)))
+    except Exception as error:  # nbformat's errors are many and unrelated
+        return f"not a readable notebook ({type(error).__name__}): hand in the .ipynb that Colab or Jupyter downloads"
+    if not found:
+        return None  # nbgrader puts the graded cells back
+
+    def likeness(ids):
+        return len(found.intersection(ids)) / len(found.union(ids))
+
+    # The assignment whose graded cells the notebook has most of (deleted cells are allowed for).
+    best = max(sorted(grade_ids), key=lambda a: likeness(grade_ids[a]))
+    if likeness(grade_ids[best]) > likeness(grade_ids[assignment]):
+        return f"this is the notebook of {best}, not {assignment}: hand in {assignment}.ipynb"
+    return None
+
+
+def _sha256(folder: Path, assignment: str) -> str:
+    return hashlib.sha256((folder / f"{assignment}.ipynb").read_bytes()).hexdigest()
+
+
+def _failure_reason(log: str) -> str:
+    if "DeadKernelError" in log or "Kernel died" in log:
+        return ("its kernel died: the notebook ended its Python process, or ran past the memory "
+                f"({memory_limit_bytes() / 2**30:g} GB) or CPU-time ({cpu_limit_seconds()} s) limit")
+    if "SandboxUnavailable" in log:
+        return "the sandbox could not start (see the log above)"
+    errors = [line.strip() for line in log.splitlines() if "Error" in line or "error" in line]
+    return f"nbgrader could not grade it: {errors[-1][:200] if errors else 'see the log above'}"
+
+
+def autograde(course: Path, assignment: str, student: str, force: bool, timeout: float, env: dict):
+    """Autograde one notebook within `timeout` seconds; why it failed, or None."""
+    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student]
+    process = subprocess.Popen(command + (["--force"] if force else []), cwd=course, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        log, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # nbgrader and the kernel it started
+        log, _ = process.communicate()
+        sys.stderr.write(log)
+        return f"timed out: grading the notebook took more than {timeout:g} s"
+    sys.stderr.write(log)
+    return _failure_reason(log) if process.returncode else None
+
+
+def _forget(course: Path, assignment: str, student: str) -> None:
+    """Remove what a failed run left of a submission, so that the report shows the failure."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    shutil.rmtree(course / "autograded" / student / assignment, ignore_errors=True)
+    shutil.rmtree(course / "feedback" / student / assignment, ignore_errors=True)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        try:
+            gradebook.remove_submission(assignment, student)
+        except MissingEntry:
+            pass
+
+
+def _messages(course: Path, assignment: str, student: str) -> dict:
+    """{grade id: the last line of the error its cell raised} in the autograded notebook."""
+    path = course / "autograded" / student / assignment / f"{assignment}.ipynb"
+    if not path.exists():
+        return {}
+    messages = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        if errors and "grade_id" in cell.metadata.get("nbgrader", {}):
+            error = errors[-1]
+            lines = str(error.evalue).strip().splitlines()
+            # The checks' messages are Japanese, then English (and then data): keep the English.
+            detail = (lines[1] if len(lines) > 1 else lines[0]) if lines else _DETAILS.get(error.ename, "")
+            messages[cell.metadata["nbgrader"]["grade_id"]] = f"{error.ename}: {detail}"
+    return messages
+
+
+# What an error without a message means in a grading kernel.
+_DETAILS = {
+    "CellTimeoutError": "the cell ran longer than the time a cell may take",
+    "MemoryError": "the cell asked for more memory than the grading kernel may use",
+    "KeyboardInterrupt": "the cell was stopped",
+}
+
+
+def class_report(course: Path, state: dict, grade_ids: dict) -> list:
+    """One row per student and assignment with a submission: (student, assignment, score, max score,
+    status, reasons), from the gradebook and the grading state."""
     from nbgrader.api import Gradebook, MissingEntry
 
     rows = []
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        for student in sorted(s.id for s in gradebook.students):
-            for assignment in assignments:
-                try:
-                    submission = gradebook.find_submission(assignment, student)
-                except MissingEntry:
-                    continue
-                lost = []
-                for g in (grade for notebook in submission.notebooks for grade in notebook.grades):
-                    if g.needs_manual_grade:  # a written answer, or a test that never ran
-                        why = "grade by hand" if g.cell.cell_type == "markdown" else "not autograded"
-                        lost.append(f"{g.name} ({why}, {g.max_score:g})")
-                    elif g.score < g.max_score:
-                        lost.append(f"{g.name} -{g.max_score - g.score:g}")
-                rows.append((student, assignment, submission.score, submission.max_score, lost))
-    return rows
+        for folder in sorted((course / "submitted").glob("*/*/")):
+            student, assignment = folder.parent.name, folder.name
+            if assignment not in grade_ids:
+                continue  # not an assignment of this course
+            try:
+                max_score = gradebook.find_assignment(assignment).max_score
+            except MissingEntry:
+                continue  # not released yet
+            reason = state.get(assignment, {}).get(student, {}).get("reason")
+            if reason:
+                rows.append((student, assignment, 0, max_score, "not graded", [reason]))
+                continue
+            try:
+                submission = gradebook.find_submission(assignment, student)
+            except MissingEntry:
+                rows.append((student, assignment, 0, max_score, "not graded", ["not graded yet"]))
+                continue
+            messages = _messages(course, assignment, student)
+            grades = {g.name: g for n in submission.notebooks for g in n.grades}
+            reasons = []
+            # In notebook order: a solution cell's error (a timeout, say) before the tests it failed.
+            for name in grade_ids[assignment]:
+                g = grades.get(name)
+                if g is None:
+                    if name in messages:
+                        reasons.append(f"{name} raised {messages[name]}")
+                elif g.needs_manual_grade:  # a written answer, or a test that never ran
+                    why = "grade by hand" if g.cell.cell_type == "markdown" else "not autograded"
+                    reasons.append(f"{name} ({why}, {g.max_score:g})")
+                elif g.score < g.max_score:
+                    message = f" ({messages[name]})" if name in messages else ""
+                    reasons.append(f"{name} -{g.max_score - g.score:g}{message}")
+            rows.append((student, assignment, submission.score, submission.max_score, "graded", reasons))
+    order = {a: i for i, a in enumerate(sorted(p.name for p in (course / "source").iterdir()))}
+    return sorted(rows, key=lambda row: (row[0], order.get(row[1], len(order))))
+
+
+def write_report(course: Path, rows: list) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student_id", "assignment", "score", "max_score", "status", "reasons"])
+    for student, assignment, score, max_score, status, reasons in rows:
+        writer.writerow([student, assignment, f"{score:g}", f"{max_score:g}", status, "; ".join(reasons)])
+    (course / REPORT).write_text(buffer.getvalue(), "utf-8")
+
+
+def _load_state(course: Path) -> dict:
+    path = course / STATE
+    return json.loads(path.read_text("utf-8")) if path.exists() else {}
+
+
+def grade_assignment(course: Path, assignment: str, args, env: dict, state: dict, grade_ids: dict) -> bool:
+    ok = True
+    recorded = state.setdefault(assignment, {})
+    folders = sorted(p for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
+    for folder in folders:
+        student = folder.parent.name
+        problem, notes = prepare_submission(folder, assignment, grade_ids)
+        for note in notes:
+            print(f"WARNING {note}", file=sys.stderr)
+        digest = None if problem else _sha256(folder, assignment)
+        previous = recorded.get(student)
+        if problem is None and previous and previous["sha256"] == digest and not args.regrade:
+            if previous["reason"]:  # could not be graded, and has not changed since
+                print(f"NOT GRADED {student}/{assignment} (unchanged): {previous['reason']}", file=sys.stderr)
+                ok = False
+            continue
+        if problem is None:
+            handed_in_again = previous is not None and previous["sha256"] != digest
+            problem = autograde(course, assignment, student, args.regrade or handed_in_again, args.timeout, env)
+        if problem:
+            print(f"NOT GRADED {student}/{assignment}: {problem}", file=sys.stderr)
+            _forget(course, assignment, student)
+            ok = False
+        recorded[student] = {"sha256": digest, "reason": problem}
+    if folders:
+        # Always: feedback must show grades given by hand since the last run.
+        ok &= nbgrader(course, "generate_feedback", assignment, "--force", env=env)
+    else:
+        print(f"No submissions of {assignment} in {course / 'submitted'}: released only.")
+    return ok
 
 
 def main(argv=None) -> int:
@@ -95,6 +306,9 @@ def main(argv=None) -> int:
     parser.add_argument("assignments", nargs="*", help="assignment ids (default: every folder in source/)")
     parser.add_argument("--regrade", action="store_true", help="autograde again submissions graded before")
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="the course directory (default: here)")
+    parser.add_argument("--timeout", type=float, default=1800, help="wall time per notebook, seconds (1800)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run students' code with your permissions (only where bubblewrap cannot run)")
     args = parser.parse_args(argv)
     course = args.course.resolve()
 
@@ -103,38 +317,38 @@ def main(argv=None) -> int:
     if unknown:
         print(f"No such assignment in {course / 'source'}: {', '.join(unknown)}", file=sys.stderr)
         return 2
+    sandbox = not args.no_sandbox
     try:
         ensure_fashion_mnist()
-        problem = kernel_problem(course)
         profile = active_profile()
+        problem = kernel_problem(course, sandbox)
     except (DatasetError, ValueError) as error:
         problem = str(error)
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    print(f"Grading {', '.join(assignments)} under the {profile.name} profile ({profile.description}).")
+    budgets = "; ".join(f"{a}: {active_profile(a).description}" for a in assignments)
+    print(f"Grading under the {profile.name} profile ({budgets}), "
+          + ("each notebook in a sandbox." if sandbox else "WITHOUT a sandbox (--no-sandbox)."))
 
-    force = ["--force"] if args.regrade else []
+    env = environment(sandbox)
+    grade_ids = source_grade_ids(course)
+    state = _load_state(course)
     ok = True
     for assignment in assignments:
-        if not nbgrader(course, "generate_assignment", assignment, "--force"):
+        if not nbgrader(course, "generate_assignment", assignment, "--force", env=env):
             ok = False
             continue
-        for problem in misnamed_submissions(course, assignment):
-            print(f"WARNING {problem}", file=sys.stderr)
-        if not any((course / "submitted").glob(f"*/{assignment}")):
-            print(f"No submissions of {assignment} in {course / 'submitted'}: released only.")
-            continue
-        ok &= nbgrader(course, "autograde", assignment, *force)
-        # Always: feedback must show grades given by hand since the last run.
-        ok &= nbgrader(course, "generate_feedback", assignment, "--force")
-    ok &= nbgrader(course, "export", "--to", "grades.csv")
+        ok &= grade_assignment(course, assignment, args, env, state, grade_ids)
+        (course / STATE).write_text(json.dumps(state, indent=1, sort_keys=True) + "\n", "utf-8")
 
-    rows = class_table(course, assignments)
+    rows = class_report(course, state, grade_ids)
+    write_report(course, rows)
     print(f"\n{'student':<12} {'assignment':<12} {'score':>7}  lost points")
-    for student, assignment, score, max_score, lost in rows:
-        print(f"{student:<12} {assignment:<12} {score:>3g}/{max_score:<3g}  {', '.join(lost) or '-'}")
-    print(f"\n{len(rows)} submissions graded; grades in {course / 'grades.csv'}, feedback in {course / 'feedback'}")
+    for student, assignment, score, max_score, _, reasons in rows:
+        if assignment in assignments:
+            print(f"{student:<12} {assignment:<12} {score:>3g}/{max_score:<3g}  {'; '.join(reasons) or '-'}")
+    print(f"\nReport: {course / REPORT}; feedback in {course / 'feedback'}")
     return 0 if ok else 1
 
 

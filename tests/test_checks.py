@@ -1,17 +1,21 @@
 import keras
+import numpy as np
 import pytest
 from conftest import mlp, tiny_data
 
 from course.checks import (
     LEARNING_CURVES,
     check_array,
+    check_convolution,
     check_history,
     check_layers,
+    check_misclassified,
+    check_pooling,
     check_test_accuracy,
     measure_test_accuracy,
 )
 from course.data import load_fashion_mnist
-from course.profiles import PROFILES, install_fit_cap
+from course.profiles import PROFILES, Profile, install_fit_cap
 
 MLP1_LAYERS = [
     ("Dense", (None, 32), 25120, {"units": 32, "activation": "relu"}),
@@ -134,7 +138,7 @@ def test_array_checks_name_shape_and_values():
     check_array("x", expected.copy(), expected)
     with pytest.raises(AssertionError, match=r"x should have shape \(4, 784\), found \(4, 28, 28\)"):
         check_array("x", np.ones((4, 28, 28)), expected)
-    with pytest.raises(AssertionError, match="found min 127.5 max 127.5"):
+    with pytest.raises(AssertionError, match="found:\nmin 127.5 max 127.5"):
         check_array("x", expected * 255, expected)
 
 
@@ -175,3 +179,49 @@ def test_wrong_learning_curves_fail(kwargs, message):
     result = fitted(validation_split=0.2)
     with pytest.raises(AssertionError, match=message):
         check_learning_curves(learning_curves(result, **kwargs), result)
+
+
+def convolve(image, kernel, stride=1, padding="valid"):
+    kernel_h, kernel_w = kernel.shape
+    if padding == "same":
+        image = np.pad(image, ((kernel_h // 2,) * 2, (kernel_w // 2,) * 2))
+    windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)[::stride, ::stride]
+    return np.einsum("ijkl,kl->ij", windows, kernel)
+
+
+def max_pool(feature_map, pool_size=2, stride=None):
+    windows = np.lib.stride_tricks.sliding_window_view(feature_map, (pool_size, pool_size))
+    return windows[::stride or pool_size, ::stride or pool_size].max(axis=(2, 3))
+
+
+def test_convolution_is_compared_with_keras_conv2d():
+    check_convolution(convolve)
+    with pytest.raises(AssertionError, match=r"stride=1, padding='valid'\) has other values"):
+        check_convolution(lambda image, kernel, stride, padding: convolve(image, kernel[::-1, ::-1], stride, padding))
+    with pytest.raises(AssertionError, match=r"stride=2, padding='valid'\) should have shape \(3, 2\)"):
+        check_convolution(lambda image, kernel, stride, padding: convolve(image, kernel, 1, padding))
+
+
+def test_pooling_is_compared_with_keras_pooling_layers():
+    check_pooling(max_pool, "max")
+    with pytest.raises(AssertionError, match=r"max_pool\(feature map 4×4, pool_size=2, stride=None\) has other"):
+        check_pooling(max_pool, "average")
+
+
+def test_misclassified_images_are_those_the_model_gets_wrong(trained_mlp):
+    (_, _), (x_test, y_test) = load_fashion_mnist()
+    predicted = np.argmax(trained_mlp.predict(x_test.reshape(-1, 784) / 255, verbose=0), axis=1)
+    wrong = [int(i) for i in np.flatnonzero(predicted != y_test)]
+    check_misclassified(wrong, trained_mlp)
+    counts = rf"gets {len(wrong)} test images wrong; misclassified lists {len(wrong) - 1}"
+    with pytest.raises(AssertionError, match=counts):
+        check_misclassified(wrong[1:], trained_mlp)
+    with pytest.raises(AssertionError, match="list of image indices"):
+        check_misclassified(None, trained_mlp)
+
+
+def test_threshold_of_another_budget_is_not_used(profile_env, restore_fit, trained_mlp):
+    profile_env("smoke")
+    install_fit_cap(Profile("smoke", 1, 1000))
+    with pytest.raises(AssertionError, match="calibrated with at most 1 epoch on the first 6,000 training images"):
+        check_test_accuracy(trained_mlp, "mlp1")

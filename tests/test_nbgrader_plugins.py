@@ -1,7 +1,7 @@
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.utils import determine_grade
 
-from course.nbgrader_plugins import KeepOnlyErrorsInTests
+from course.nbgrader_plugins import DeduplicateGradeIds, HideHiddenTests, KeepOnlyErrorsInTests
 
 
 def graded_cell(*outputs, solution=False):
@@ -35,3 +35,23 @@ def test_an_exception_still_costs_the_points():
 def test_solution_cells_keep_their_outputs():
     stderr = new_output("stream", name="stderr", text="warning\n")
     assert after_plugin(graded_cell(stderr, solution=True)).outputs == [stderr]
+
+
+def test_feedback_keeps_messages_but_not_hidden_tests():
+    error = new_output("error", ename="AssertionError", evalue="層の数が違います / Expected 2 layers",
+                       traceback=["Traceback", "----> 3 check_layers(model, SECRET)", "AssertionError: ..."])
+    cell = graded_cell(error)
+    cell.source = ("assert len(model.layers) == 2\n"
+                   "### BEGIN HIDDEN TESTS\ncheck_layers(model, SECRET)\n### END HIDDEN TESTS")
+    nb, _ = HideHiddenTests().preprocess(new_notebook(cells=[cell]), {})
+    shown = nb.cells[0]
+    assert "SECRET" not in shown.source and "SECRET" not in str(shown.outputs)
+    assert shown.source.startswith("assert len(model.layers) == 2\n") and "hidden tests" in shown.source
+    assert shown.outputs[0].traceback == ["AssertionError: 層の数が違います / Expected 2 layers"]
+
+
+def test_of_duplicated_graded_cells_the_last_is_graded_and_the_others_are_plain():
+    first, last = graded_cell(), graded_cell()
+    nb, _ = DeduplicateGradeIds().preprocess(new_notebook(cells=[first, last]), {})
+    assert "nbgrader" not in nb.cells[0].metadata
+    assert nb.cells[1].metadata["nbgrader"]["grade_id"] == "t"

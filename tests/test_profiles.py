@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from conftest import mlp, tiny_data
 
-from course.profiles import PROFILES, Profile, active_profile, fit_cap_profile, install_fit_cap
+from course.profiles import PROFILES, Profile, active_profile, install_fit_cap, installed_profile
 
 
 def test_default_profiles(profile_env, monkeypatch):
@@ -12,6 +12,14 @@ def test_default_profiles(profile_env, monkeypatch):
     assert active_profile().name == "grade"
     profile_env("smoke")
     assert active_profile().name == "smoke"
+
+
+def test_convolutional_lectures_grade_on_a_subset(profile_env):
+    profile_env("grade")
+    assert active_profile("mlp1").description == "at most 3 epochs"
+    assert active_profile("cnn").description == "at most 2 epochs on the first 24,000 training images"
+    profile_env("smoke")
+    assert active_profile("cnn") == PROFILES["smoke"]
 
 
 def test_unknown_profile_is_refused(profile_env):
@@ -27,11 +35,11 @@ def test_fit_is_capped_whatever_the_notebook_asks(restore_fit, capsys):
     assert history.params["epochs"] == 3 and len(history.history["loss"]) == 3
     assert history.requested_epochs == 500
     assert "epochs 500 -> 3" in capsys.readouterr().out
-    assert fit_cap_profile() == "grade"
+    assert installed_profile() == PROFILES["grade"]
 
 
 def test_positional_epochs_and_training_subset_are_capped(restore_fit):
-    install_fit_cap(Profile("test", 2, 10, ""))
+    install_fit_cap(Profile("test", 2, 10))
     x, y = tiny_data(50)
     history = mlp().fit(x, y, 1, 7)  # batch_size=1, epochs=7
     assert history.params["epochs"] == 2

@@ -1,0 +1,110 @@
+"""Grading kernels in a sandbox: each student's notebook runs where it can do no harm.
+
+nbgrader starts every grading kernel through `SandboxedKernelManager` (see
+nbgrader_config.py). The kernel runs under bubblewrap (Debian's `bubblewrap` package) with:
+
+- a filesystem of its own: the system (`/usr`, `/etc`, `/sys`), the course's Python environment
+  and the dataset, read-only; its notebook's folder, writable; an empty `/tmp` and home folder.
+  Nothing else can be written; the gradebook, `source/`, `submitted/` and other students'
+  folders do not exist in it;
+- no network (a network namespace of its own; it talks to nbgrader over Unix sockets);
+- limits the kernel cannot lift: address space (`COURSE_MEMORY_LIMIT_GB`, default 8) and
+  CPU time (`COURSE_CPU_LIMIT_S`, default 1800), set with `prlimit` before it starts.
+
+These are the kernel's own namespaces and resource limits, not checks in Python: student code
+that undoes anything in its interpreter is still inside them.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+from course.data import keras_cache_dir
+
+
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+def memory_limit_bytes() -> int:
+    return int(float(os.environ.get("COURSE_MEMORY_LIMIT_GB", "8")) * 2**30)
+
+
+def cpu_limit_seconds() -> int:
+    return int(os.environ.get("COURSE_CPU_LIMIT_S", "1800"))
+
+
+def missing_tools() -> list:
+    """The commands the sandbox needs that this machine lacks."""
+    return [tool for tool in ("bwrap", "prlimit") if shutil.which(tool) is None]
+
+
+def _readable_paths() -> list:
+    """What a grading kernel must read besides the system: its Python environment, the course
+    package, the dataset (a folder that may not exist yet is skipped)."""
+    import course
+
+    paths = [Path(sys.prefix), Path(sys.base_prefix), Path(course.__file__).parent, keras_cache_dir()]
+    return sorted({p.resolve() for p in paths if p.exists()})
+
+
+def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path) -> list:
+    """`kernel_cmd` wrapped so that it runs in the sandbox, in `workdir`."""
+    missing = missing_tools()
+    if missing:
+        raise SandboxUnavailable(
+            f"{' and '.join(missing)} not found: install Debian's bubblewrap (and util-linux) package "
+            "(`sudo apt install bubblewrap`) to grade in a sandbox, or grade without isolation with "
+            "`python -m course.grade --no-sandbox` (COURSE_SANDBOX=off)."
+        )
+    command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+               "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        target = Path("/") / link
+        if target.is_symlink():
+            command += ["--symlink", os.readlink(target), str(target)]
+        elif target.is_dir():
+            command += ["--ro-bind", str(target), str(target)]
+    # /sys read-only: TensorFlow reads the CPU topology there, and computes differently without it.
+    command += ["--proc", "/proc", "--dev", "/dev", "--ro-bind", "/sys", "/sys", "--tmpfs", "/tmp"]
+    home = os.environ.get("HOME", "/")
+    if home != "/":
+        # An empty home of its own, so that Keras, IPython and matplotlib find it writable.
+        command += ["--tmpfs", home]
+    for path in _readable_paths():
+        command += ["--ro-bind", str(path), str(path)]
+    command += ["--bind", str(runtime_dir), str(runtime_dir),
+                "--bind", str(workdir), str(workdir), "--chdir", str(workdir),
+                "--remount-ro", "/",  # what bwrap made to hold the mounts
+                # The kernel cannot see its parent from its own PID namespace; bwrap --die-with-parent
+                # ends it with its parent instead.
+                "--setenv", "JPY_PARENT_PID", "1", "--setenv", "MPLCONFIGDIR", "/tmp",
+                "--", "prlimit", f"--as={memory_limit_bytes()}", f"--cpu={cpu_limit_seconds()}", "--"]
+    return command + list(kernel_cmd)
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Starts the kernel inside the sandbox; it talks to nbgrader over Unix sockets in a folder
+    of its own, the only one besides its working folder that it may write."""
+
+    _runtime_dir = None
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._runtime_dir = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+        self.transport = "ipc"
+        self.ip = str(self._runtime_dir / "ipc")
+        self.connection_file = str(self._runtime_dir / "connection.json")
+        # A signal would reach bwrap, not the kernel: interrupt (after a cell's timeout) by message.
+        self.kernel_spec.interrupt_mode = "message"
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        workdir = Path(kw.get("cwd") or os.getcwd()).resolve()
+        return sandbox_command(kernel_cmd, workdir, self._runtime_dir), kw
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self._runtime_dir is not None and not restart:
+            shutil.rmtree(self._runtime_dir, ignore_errors=True)

@@ -1,0 +1,196 @@
+"""A class of broken, hostile and faking mlp1 submissions, graded with the real instructor command
+in a scratch course. Every one ends with a score and a reason; none harms the others or the
+grading machine."""
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from test_grading import COURSE, grade
+
+from course.grade import STATE
+
+# Limits tight enough to hit quickly: a cell may run 30 s, a notebook 90 s, a kernel 4 GB.
+LIMITS = {"COURSE_CELL_TIMEOUT_S": "30", "COURSE_MEMORY_LIMIT_GB": "4"}
+NOTEBOOK_TIMEOUT = "90"
+
+# What the snooping student tries from inside their notebook, and how each attempt ended.
+SNOOP = """
+import json, pathlib, resource, socket
+course = pathlib.Path.cwd().parents[2]  # autograded/<student>/mlp1
+probes = {}
+def probe(name, action):
+    try:
+        action()
+        probes[name] = "done"
+    except Exception as error:
+        probes[name] = type(error).__name__
+probe("read gradebook", lambda: (course / "gradebook.db").read_bytes())
+probe("read source", lambda: (course / "source" / "mlp1" / "mlp1.ipynb").read_bytes())
+probe("read another student", lambda: (course / "submitted" / "alice" / "mlp1" / "mlp1.ipynb").read_bytes())
+probe("write the course", lambda: (course / "hacked.txt").write_text("x"))
+probe("write home", lambda: (pathlib.Path.home() / "hacked.txt").write_text("x"))
+probe("overwrite the dataset", lambda: next(pathlib.Path.home().glob(".keras/datasets/*/*.gz")).write_bytes(b""))
+probe("network", lambda: socket.create_connection(("1.1.1.1", 53), timeout=3))
+probe("lift the memory limit", lambda: resource.setrlimit(resource.RLIMIT_AS, (-1, -1)))
+print("PROBES", json.dumps(probes))
+"""
+
+FAKE_TRAINING = """
+import keras
+result = keras.callbacks.History()
+result.history = {key: [0.99] * 30 for key in ['loss', 'accuracy', 'val_loss', 'val_accuracy']}
+result.params = {'epochs': 30}
+model.evaluate = lambda *args, **kwargs: [0.01, 0.99]
+print('test accuracy 0.9900 (threshold 0.100, profile smoke)')
+0.99
+"""
+
+
+def reference():
+    return nbformat.read(COURSE / "submitted" / "alice" / "mlp1" / "mlp1.ipynb", as_version=4)
+
+
+def cell_index(nb, grade_id):
+    return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def with_code(grade_id, code):
+    """The reference notebook with `code` run at the start of a solution cell."""
+    nb = reference()
+    cell = nb.cells[cell_index(nb, grade_id)]
+    cell.source = code + "\n" + cell.source
+    return nb
+
+
+def edited(edit):
+    nb = reference()
+    edit(nb)
+    return nb
+
+
+def duplicate_model_cells(nb):
+    i = cell_index(nb, "model")
+    nb.cells[i + 2:i + 2] = [nbformat.from_dict(json.loads(json.dumps(nb.cells[i + j]))) for j in (0, 1)]
+    for cell in nb.cells[i + 2:i + 4]:
+        cell.id = cell.id + "-copy"
+
+
+def retype_test(nb):
+    i = cell_index(nb, "test_accuracy")
+    nb.cells[i] = new_markdown_cell(nb.cells[i].source, metadata=nb.cells[i].metadata, id=nb.cells[i].id)
+
+
+def slow_cells(nb):
+    # Each cell stays within the cell timeout; together they pass the notebook's wall time.
+    nb.cells[3:3] = [new_code_cell("import time\ntime.sleep(25)") for _ in range(4)]
+
+
+def set_source(grade_id, text):
+    def edit(nb):
+        nb.cells[cell_index(nb, grade_id)].source = text
+    return edit
+
+
+def delete(grade_id):
+    def edit(nb):
+        del nb.cells[cell_index(nb, grade_id)]
+    return edit
+
+
+MLP2 = nbformat.read(COURSE / "submitted" / "alice" / "mlp2" / "mlp2.ipynb", as_version=4)
+# student: (what they hand in as mlp1.ipynb, expected score out of 10, words the reason must contain)
+CLASS = {
+    "alice": (reference(), 10, None),
+    "invalid": (b'{"cells": [', 0, "invalid JSON"),
+    "empty": (b"", 0, "empty file"),
+    "nbformat3": (b'{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []}', 0, "nbformat 3"),
+    "mixup": (MLP2, 0, "notebook of mlp2"),
+    "forever": (with_code("model", "while True:\n    pass"), 3, "model raised"),
+    "sleeper": (with_code("training", "import time\ntime.sleep(3600)"), 6, "training raised"),
+    "exiter": (with_code("labels", "import os\nos._exit(1)"), 0, "kernel died"),
+    "hog": (with_code("model", "hog = bytearray(64 * 2**30)"), 3, "MemoryError"),
+    "dawdler": (edited(slow_cells), 0, f"more than {NOTEBOOK_TIMEOUT} s"),
+    "deleter": (edited(delete("test_model")), 10, None),
+    "duplicator": (edited(duplicate_model_cells), 10, None),
+    "retyper": (edited(retype_test), 10, None),
+    "passer": (edited(set_source("test_labels", "pass")), 10, None),
+    "faker": (edited(set_source("training", FAKE_TRAINING)), 6, "test_history -2"),
+    "snoop": (with_code("preprocessing", SNOOP), 10, None),
+}
+
+
+def write(path: Path, submission) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(submission, bytes):
+        path.write_bytes(submission)
+    else:
+        nbformat.write(submission, path)
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory):
+    course = tmp_path_factory.mktemp("hostile")
+    shutil.copytree(COURSE / "source", course / "source")
+    shutil.copy(COURSE / "nbgrader_config.py", course)
+    for student, (submission, _, _) in CLASS.items():
+        write(course / "submitted" / student / "mlp1" / "mlp1.ipynb", submission)
+    os.environ.update(LIMITS)
+    try:
+        run = grade(course, "mlp1", "--timeout", NOTEBOOK_TIMEOUT)
+    finally:
+        for key in LIMITS:
+            os.environ.pop(key)
+    with open(course / "grades.csv", newline="") as f:
+        report = {row["student_id"]: row for row in csv.DictReader(f)}
+    return course, run, report
+
+
+def test_every_submission_ends_with_a_score_and_a_reason(hostile_class):
+    _, run, report = hostile_class
+    assert run.returncode == 1  # some notebooks could not be graded, and the command says so
+    assert sorted(report) == sorted(CLASS)
+    for student, (_, score, reason) in CLASS.items():
+        row = report[student]
+        assert (float(row["score"]), row["max_score"]) == (score, "10"), (student, row)
+        if reason:
+            assert reason in row["reasons"], (student, row)
+        if score == 0:
+            assert row["status"] == "not graded" and row["reasons"], (student, row)
+
+
+def test_sandbox_kept_the_snoop_inside_its_folder(hostile_class):
+    course, _, _ = hostile_class
+    nb = nbformat.read(course / "autograded" / "snoop" / "mlp1" / "mlp1.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    probes = json.loads(text.split("PROBES ", 1)[1].splitlines()[0])
+    # Writes may land in the sandbox's own empty /tmp and home, which vanish with it; never here.
+    writes = {"write the course", "write home"}
+    assert len(probes) == 8 and all(probes[name] != "done" for name in set(probes) - writes), probes
+    assert not (course / "hacked.txt").exists() and not (Path.home() / "hacked.txt").exists()
+
+
+def test_failures_are_remembered_not_retried(hostile_class):
+    course, _, _ = hostile_class
+    state = json.loads((course / STATE).read_text())["mlp1"]
+    assert {s for s, graded in state.items() if graded["reason"]} == {
+        "invalid", "empty", "nbformat3", "mixup", "exiter", "dawdler"}
+    report = (course / "grades.csv").read_bytes()
+    run = grade(course, "mlp1")  # nothing changed: no notebook is run again, the report is the same
+    assert run.returncode == 1
+    assert not [line for line in run.stderr.splitlines() if "Converting notebook" in line and "/submitted/" in line]
+    assert (course / "grades.csv").read_bytes() == report
+
+
+def test_grading_refuses_without_bubblewrap_unless_told(tmp_path, monkeypatch):
+    shutil.copytree(COURSE / "source" / "mlp1", tmp_path / "source" / "mlp1")
+    shutil.copy(COURSE / "nbgrader_config.py", tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap, no prlimit; nbgrader comes from this Python's bin/
+    run = grade(tmp_path)
+    assert run.returncode == 1 and "bwrap and prlimit not found" in run.stderr and "--no-sandbox" in run.stderr
+    assert not (tmp_path / "release").exists()

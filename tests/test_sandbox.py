@@ -1,0 +1,38 @@
+"""The sandbox's limits hold for whatever runs in the kernel (the filesystem and network are
+tried by a grading submission in test_hostile.py)."""
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+
+from course.sandbox import SandboxedKernelManager, missing_tools
+
+pytestmark = pytest.mark.skipif(bool(missing_tools()), reason="bubblewrap is not installed")
+
+
+def run_in_sandbox(tmp_path, *sources):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    client = NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                            kernel_manager_class=SandboxedKernelManager,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    return nb
+
+
+def test_cpu_time_limit_ends_the_kernel(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CPU_LIMIT_S", "2")
+    with pytest.raises(DeadKernelError):
+        run_in_sandbox(tmp_path, "while True:\n    pass")
+
+
+def test_kernel_works_in_its_folder_and_cannot_lift_its_limits(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_MEMORY_LIMIT_GB", "2")
+    nb = run_in_sandbox(
+        tmp_path,
+        "import os, resource\nopen('answer.txt', 'w').write('42')\nprint(resource.getrlimit(resource.RLIMIT_AS))",
+        "resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))",
+    )
+    assert (tmp_path / "answer.txt").read_text() == "42"
+    assert nb.cells[0].outputs[0].text.strip() == f"({2 * 2**30}, {2 * 2**30})"
+    assert nb.cells[1].outputs[0].ename == "ValueError"
