@@ -62,9 +62,9 @@ def _assignment_of(filename: str, assignments: list) -> tuple:
     """(the file's name without an LMS's `<student>_..._` prefix, its assignment or None)."""
     parts = filename.split("_")
     for name in ("_".join(parts[i:]) for i in range(len(parts))):
-        stem = normalised_name(name).removesuffix(".ipynb")
-        if stem in assignments and normalised_name(name).endswith(".ipynb"):
-            return name, stem
+        normal = normalised_name(name)
+        if normal.endswith(".ipynb") and normal.removesuffix(".ipynb") in assignments:
+            return name, normal.removesuffix(".ipynb")
     return filename, None
 
 

@@ -94,7 +94,7 @@ def source_grade_ids(course: Path) -> dict:
 
 
 def prepare_submission(folder: Path, assignment: str, grade_ids: dict) -> tuple:
-    """(why the notebook in `folder` cannot be graded or None, notes for the instructor).
+    """(why the notebook in `folder` cannot be graded or None, its SHA-256, notes for the instructor).
 
     Renames a Colab or browser download (`Copy of mlp1.ipynb`) to the assignment's name when it
     is the only candidate."""
@@ -105,14 +105,15 @@ def prepare_submission(folder: Path, assignment: str, grade_ids: dict) -> tuple:
              and name != "timestamp.txt"]
     if len(candidates) > 1:
         names = ", ".join(p.name for p in candidates)
-        return f"{len(candidates)} candidate notebooks ({names}): keep the one to grade", notes
+        return f"{len(candidates)} candidate notebooks ({names}): keep the one to grade", None, notes
     if not candidates:
-        return f"no {expected} in the submission", notes
+        return f"no {expected} in the submission", None, notes
     path = candidates[0]
     if path.name != expected:
         path = path.rename(folder / expected)
         notes.append(f"{folder / candidates[0].name}: renamed to {expected}")
-    return _notebook_problem(path.read_bytes(), assignment, grade_ids), notes
+    data = path.read_bytes()
+    return _notebook_problem(data, assignment, grade_ids), hashlib.sha256(data).hexdigest(), notes
 
 
 def _notebook_problem(data: bytes, assignment: str, grade_ids: dict):
@@ -141,10 +142,6 @@ def _notebook_problem(data: bytes, assignment: str, grade_ids: dict):
     if likeness(grade_ids[best]) > likeness(grade_ids[assignment]):
         return f"this is the notebook of {best}, not {assignment}: hand in {assignment}.ipynb"
     return None
-
-
-def _sha256(folder: Path, assignment: str) -> str:
-    return hashlib.sha256((folder / f"{assignment}.ipynb").read_bytes()).hexdigest()
 
 
 def _failure_reason(log: str) -> str:
@@ -218,7 +215,7 @@ def class_report(course: Path, state: dict, grade_ids: dict) -> list:
 
     rows = []
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        for folder in sorted((course / "submitted").glob("*/*/")):
+        for folder in sorted((course / "submitted").glob("*/*/")):  # by student, then assignment
             student, assignment = folder.parent.name, folder.name
             if assignment not in grade_ids:
                 continue  # not an assignment of this course
@@ -251,8 +248,7 @@ def class_report(course: Path, state: dict, grade_ids: dict) -> list:
                     message = f" ({messages[name]})" if name in messages else ""
                     reasons.append(f"{name} -{g.max_score - g.score:g}{message}")
             rows.append((student, assignment, submission.score, submission.max_score, "graded", reasons))
-    order = {a: i for i, a in enumerate(sorted(p.name for p in (course / "source").iterdir()))}
-    return sorted(rows, key=lambda row: (row[0], order.get(row[1], len(order))))
+    return rows
 
 
 def write_report(course: Path, rows: list) -> None:
@@ -275,10 +271,9 @@ def grade_assignment(course: Path, assignment: str, args, env: dict, state: dict
     folders = sorted(p for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
     for folder in folders:
         student = folder.parent.name
-        problem, notes = prepare_submission(folder, assignment, grade_ids)
+        problem, digest, notes = prepare_submission(folder, assignment, grade_ids)
         for note in notes:
             print(f"WARNING {note}", file=sys.stderr)
-        digest = None if problem else _sha256(folder, assignment)
         previous = recorded.get(student)
         if problem is None and previous and previous["sha256"] == digest and not args.regrade:
             if previous["reason"]:  # could not be graded, and has not changed since

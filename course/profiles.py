@@ -4,8 +4,8 @@
 `NBGRADER_EXECUTION`) get `grade` and everything else gets `full`.
 
 nbgrader starts every grading kernel with `prepare_kernel()` (see `KERNEL_ARGS` and
-nbgrader_config.py), before any cell of the student's notebook runs: it fixes the random seeds
-and caps every `fit` to the profile's budget, whatever the notebook says or deletes. A profile
+nbgrader_config.py), before any cell of the student's notebook runs: it caps every `fit` to the
+profile's budget, whatever the notebook says or deletes, and fixes the random seeds. A profile
 may give an assignment its own budget (`ASSIGNMENT_BUDGETS`); thresholds are calibrated per
 assignment and profile, under that budget.
 """
@@ -130,17 +130,29 @@ def installed_profile() -> Profile | None:
 
 
 def prepare_kernel() -> None:
-    """Run at the start of a grading kernel: fixed seeds, deterministic ops, capped fit.
+    """Run at the start of a grading kernel: capped fit, deterministic ops, fixed seeds.
 
     The kernel runs in the notebook's folder, which nbgrader (and the calibration command)
     name after the assignment: that picks the assignment's budget.
     """
     import keras
     import tensorflow as tf
+    from IPython import get_ipython
 
     profile = active_profile(Path.cwd().name)
-    keras.utils.set_random_seed(grading_seed())
+    install_fit_cap(profile)
     if profile.capped:
         # CPU grading: the same notebook must get the same grade every time.
         tf.config.experimental.enable_op_determinism()
-    install_fit_cap(profile)
+
+    # Seeds are set just before the notebook's first cell, not now: every kernel_info request
+    # that a client sends while it waits for the kernel draws an IPython tip from Python's
+    # `random`, as many times as timing allows, and Keras seeds each layer's initializer from
+    # `random`.
+    shell = get_ipython()
+
+    def seed_before_first_cell(info):
+        shell.events.unregister("pre_run_cell", seed_before_first_cell)
+        keras.utils.set_random_seed(grading_seed())
+
+    shell.events.register("pre_run_cell", seed_before_first_cell)
