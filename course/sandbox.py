@@ -3,7 +3,7 @@
 nbgrader starts every grading kernel through `SandboxedKernelManager` (see
 nbgrader_config.py). The kernel runs under bubblewrap (Debian's `bubblewrap` package) with:
 
-- a filesystem of its own: the system (`/usr`, `/etc`, `/sys`), the course's Python environment
+- a filesystem of its own: the system (`/usr`, `/etc`), the course's Python environment
   and the dataset, read-only; its notebook's folder, writable; an empty `/tmp` and home folder.
   Nothing else can be written; the gradebook, `source/`, `submitted/` and other students'
   folders do not exist in it;
@@ -69,8 +69,7 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path) -> list:
             command += ["--symlink", os.readlink(target), str(target)]
         elif target.is_dir():
             command += ["--ro-bind", str(target), str(target)]
-    # /sys read-only: TensorFlow reads the CPU topology there, and computes differently without it.
-    command += ["--proc", "/proc", "--dev", "/dev", "--ro-bind", "/sys", "/sys", "--tmpfs", "/tmp"]
+    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     home = os.environ.get("HOME", "/")
     if home != "/":
         # An empty home of its own, so that Keras, IPython and matplotlib find it writable.
