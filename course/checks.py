@@ -86,8 +86,13 @@ def check_layers(model, expected: list) -> None:
         )
 
 
-def check_history(result, epochs: int) -> None:
-    """`result` is what `model.fit(..., epochs=epochs)` returned, and every epoch ran."""
+def check_history(result, **stated) -> None:
+    """`result` is what `model.fit(...)` returned, and every epoch the grading budget allowed ran.
+
+    `stated` holds the `fit` settings the task states (`epochs=30, batch_size=64,
+    validation_split=0.2`) where the student writes the call; a given cell, which grading runs as
+    it is, states none.
+    """
     if not (hasattr(result, "history") and hasattr(result, "params")):
         fail(
             f"result が model.fit(...) の戻り値ではありません ({type(result).__name__})。",
@@ -102,6 +107,7 @@ def check_history(result, epochs: int) -> None:
             "(did you pass metrics=['accuracy'] and validation_split?).",
         )
     profile = installed_profile()
+    requested = getattr(result, "requested", None)
     if profile is None:
         profile = active_profile()
         if profile.capped:
@@ -110,15 +116,21 @@ def check_history(result, epochs: int) -> None:
                 f"The {profile.name} profile's fit cap is not installed: grade with nbgrader and "
                 "this course's nbgrader_config.py.",
             )
-    requested = getattr(result, "requested_epochs", None)
-    if requested is None:
-        requested = result.params["epochs"]
-    if requested != epochs:
+        # Outside a grading kernel: only the epochs can be told from the history.
+        requested = requested or {"epochs": result.params["epochs"]}
+    elif requested is None:
         fail(
-            f"エポック数が違います: 期待 {epochs}、実際 {requested}",
-            f"epochs: expected {epochs}, found {requested}.",
+            "result がこのノートブックの model.fit(...) の戻り値ではありません。",
+            "result was not returned by model.fit(...) in this notebook.",
         )
-    expected_run = profile.epochs_run(epochs)
+    for setting, value in stated.items():
+        found = requested.get(setting)
+        if found != value:
+            fail(
+                f"{setting} が違います: 期待 {value}、実際 {found}",
+                f"{setting}: expected {value}, found {found}.",
+            )
+    expected_run = profile.epochs_run(requested["epochs"])
     lengths = {key: len(values) for key, values in result.history.items()}
     if result.params["epochs"] != expected_run or set(lengths.values()) != {expected_run}:
         fail(
@@ -176,6 +188,27 @@ def measure_test_accuracy(model) -> float:
     return float(np.mean(_predicted_labels(model, x, batch_size=1000) == y))
 
 
+def check_test_score(score, model) -> None:
+    """`score` is `model.evaluate` on the test data, [loss, accuracy]: evaluated again here on the
+    freshly loaded test images with the model's own loss and metrics."""
+    import keras
+
+    x, y = _test_set(model)
+    expected = keras.Model.evaluate(model, x, np.eye(10)[y], batch_size=1000, verbose=0)
+    try:
+        found = [float(value) for value in score]
+    except (TypeError, ValueError):
+        found = None
+    if found is None or len(found) != len(expected) or not np.allclose(found, expected, rtol=1e-3, atol=1e-4):
+        want = "[" + ", ".join(f"{value:.4f}" for value in expected) + "]"
+        fail(
+            f"score がテスト用データでの評価と違います: 期待 {want}、実際 {score}。"
+            "model.evaluate(x_test, y_test) の戻り値を入れましたか？",
+            f"score should be model.evaluate on the test data, {want}, found {score} "
+            "(evaluate on x_test and y_test).",
+        )
+
+
 def check_misclassified(indices, model) -> None:
     """`indices` lists, in order, the test images `model` gets wrong. The predictions are made
     again here (as the lecture's `predict` makes them), so any trained model passes."""
@@ -227,12 +260,14 @@ def check_array(name: str, actual, expected: np.ndarray) -> None:
         fail(f"{name} の値が違います。", f"{name} has other values than expected.\nexpected:\n{want}\nfound:\n{got}")
 
 
-# Random cases on which a student's NumPy layer must agree with Keras's: (height, width, size,
-# stride, padding). 'same' only with stride 1 and odd sizes, where it pads (size - 1) / 2 zeros
-# on every side, as the lecture shows; Keras pads unevenly otherwise.
-CONVOLUTION_CASES = [(6, 6, 3, 1, "valid"), (7, 5, 3, 2, "valid"), (8, 9, 2, 1, "valid"),
-                     (9, 7, 4, 3, "valid"), (5, 8, 1, 2, "valid"), (6, 6, 3, 1, "same"),
-                     (7, 9, 5, 1, "same")]
+# Random cases on which a student's NumPy layer must agree with Keras's: (height, width, kernel
+# height, kernel width, stride, padding), square kernels and others. 'same' only with stride 1
+# and odd sizes, where it pads (size - 1) / 2 zeros on either side, as the lecture shows; Keras
+# pads unevenly otherwise.
+CONVOLUTION_CASES = [(6, 6, 3, 3, 1, "valid"), (7, 5, 3, 3, 2, "valid"), (8, 9, 2, 2, 1, "valid"),
+                     (9, 7, 4, 4, 3, "valid"), (5, 8, 1, 1, 2, "valid"), (6, 6, 3, 3, 1, "same"),
+                     (7, 9, 5, 5, 1, "same"), (6, 7, 2, 3, 1, "valid"), (8, 7, 3, 1, 2, "valid"),
+                     (7, 8, 3, 5, 1, "same"), (5, 6, 1, 3, 1, "same")]
 POOLING_CASES = [(4, 4, 2, None), (6, 8, 2, None), (7, 7, 2, None), (9, 6, 3, None), (6, 6, 3, 1),
                  (8, 7, 2, 1), (9, 9, 3, 2)]
 
@@ -248,15 +283,15 @@ def check_convolution(convolve) -> None:
     import keras
 
     rng = np.random.default_rng(2024)
-    for height, width, size, stride, padding in CONVOLUTION_CASES:
+    for height, width, kernel_h, kernel_w, stride, padding in CONVOLUTION_CASES:
         image = rng.integers(-4, 5, (height, width)).astype(float)
-        kernel = rng.integers(-2, 3, (size, size)).astype(float)
+        kernel = rng.integers(-2, 3, (kernel_h, kernel_w)).astype(float)
         # A zeros initializer draws no random numbers: later models train as if this check had not run.
-        layer = keras.layers.Conv2D(1, size, strides=stride, padding=padding, use_bias=False,
+        layer = keras.layers.Conv2D(1, (kernel_h, kernel_w), strides=stride, padding=padding, use_bias=False,
                                     kernel_initializer="zeros")
         layer.build((1, height, width, 1))
         layer.set_weights([kernel[:, :, None, None]])
-        call = f"convolve(image {height}×{width}, kernel {size}×{size}, stride={stride}, padding={padding!r})"
+        call = f"convolve(image {height}×{width}, kernel {kernel_h}×{kernel_w}, stride={stride}, padding={padding!r})"
         check_array(call, convolve(image, kernel, stride=stride, padding=padding), _one_image(layer, image))
 
 

@@ -59,6 +59,10 @@ KERNEL_ARGS = [
 ]
 
 
+# The settings of a `fit` call that checks compare with what a task asks for.
+FIT_SETTINGS = ("epochs", "batch_size", "validation_split")
+
+
 def profile_named(name: str, assignment: str | None = None) -> Profile:
     """The profile `name`, with the assignment's own budget where it has one."""
     if name not in PROFILES:
@@ -88,8 +92,8 @@ def _fit_class():
 def install_fit_cap(profile: Profile) -> None:
     """Make every `Model.fit` train within the profile's budget.
 
-    The history it returns carries `requested_epochs`, so checks can tell what the notebook
-    asked for from what was run.
+    The history it returns carries `requested` (the epochs, batch size and validation split the
+    notebook asked for), so checks can tell what a student wrote from what was run.
     """
     trainer = _fit_class()
     original = trainer.fit
@@ -101,8 +105,8 @@ def install_fit_cap(profile: Profile) -> None:
         call = signature.bind(*args, **kwargs)
         call.apply_defaults()
         arguments = call.arguments
-        requested = arguments["epochs"]
-        arguments["epochs"] = profile.epochs_run(requested)
+        requested = {key: arguments[key] for key in FIT_SETTINGS}
+        arguments["epochs"] = profile.epochs_run(requested["epochs"])
         n = profile.max_train_samples
         if n is not None and hasattr(arguments["x"], "__len__") and len(arguments["x"]) > n:
             for key in ("x", "y", "sample_weight"):
@@ -112,11 +116,11 @@ def install_fit_cap(profile: Profile) -> None:
             # One line per epoch keeps graded notebooks short and says what was changed.
             arguments["verbose"] = 2
             print(
-                f"[course] profile {profile.name}: epochs {requested} -> {arguments['epochs']}"
+                f"[course] profile {profile.name}: epochs {requested['epochs']} -> {arguments['epochs']}"
                 + (f", first {n} training samples" if n is not None else "")
             )
         history = original(**arguments)
-        history.requested_epochs = requested
+        history.requested = requested
         return history
 
     fit.__wrapped__ = original

@@ -12,6 +12,7 @@ from course.checks import (
     check_misclassified,
     check_pooling,
     check_test_accuracy,
+    check_test_score,
     measure_test_accuracy,
 )
 from course.data import load_fashion_mnist
@@ -76,6 +77,28 @@ def test_history_with_other_epochs_fails(profile_env):
         check_history(fitted(validation_split=0.2), epochs=30)
 
 
+@pytest.mark.parametrize(
+    "fit_args, message",
+    [
+        ({"batch_size": 32, "validation_split": 0.2}, "batch_size: expected 64, found 32"),
+        ({"validation_split": 0.2}, "batch_size: expected 64, found None"),
+        ({"batch_size": 64, "validation_split": 0.1}, "validation_split: expected 0.2, found 0.1"),
+    ],
+)
+def test_fit_settings_the_task_states_are_checked(profile_env, restore_fit, fit_args, message):
+    install_fit_cap(PROFILES["full"])
+    check_history(fitted(batch_size=64, validation_split=0.2), epochs=3, batch_size=64, validation_split=0.2)
+    with pytest.raises(AssertionError, match=message):
+        check_history(fitted(**fit_args), epochs=3, batch_size=64, validation_split=0.2)
+
+
+def test_a_given_fit_shortened_by_the_student_passes_when_every_budgeted_epoch_ran(profile_env, restore_fit):
+    profile_env("grade")
+    install_fit_cap(PROFILES["grade"])
+    check_history(fitted(epochs=50, validation_split=0.2))  # what grading runs: capped to 3
+    check_history(fitted(epochs=2, validation_split=0.2))  # shortened: every epoch asked for ran
+
+
 def test_history_stopped_early_fails(profile_env):
     result = fitted(validation_split=0.2)
     for values in result.history.values():
@@ -95,6 +118,15 @@ def test_capped_history_passes_only_with_the_cap_installed(profile_env, restore_
         check_history(fitted(validation_split=0.2), epochs=30)
     install_fit_cap(PROFILES["grade"])
     check_history(fitted(epochs=30, validation_split=0.2), epochs=30)
+
+
+def test_a_history_made_by_hand_fails_in_a_grading_kernel(profile_env, restore_fit):
+    install_fit_cap(PROFILES["smoke"])
+    result = keras.callbacks.History()
+    result.history = {key: [0.9] for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
+    result.params = {"epochs": 1}
+    with pytest.raises(AssertionError, match="not returned by model.fit"):
+        check_history(result, epochs=1)
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +155,17 @@ def test_accuracy_ignores_a_faked_predict(trained_mlp):
     model = mlp()
     model.predict = lambda *args, **kwargs: trained_mlp.predict(*args, **kwargs)
     assert measure_test_accuracy(model) < 0.5 < honest
+
+
+def test_score_must_be_the_evaluation_on_the_test_data(trained_mlp):
+    (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
+    on_test = trained_mlp.evaluate(x_test.reshape(-1, 784) / 255, np.eye(10)[y_test], verbose=0)
+    check_test_score(on_test, trained_mlp)
+    on_train = trained_mlp.evaluate(x_train.reshape(-1, 784) / 255, np.eye(10)[y_train], verbose=0)
+    with pytest.raises(AssertionError, match="score should be model.evaluate on the test data"):
+        check_test_score(on_train, trained_mlp)
+    with pytest.raises(AssertionError, match="score should be model.evaluate on the test data"):
+        check_test_score(0.87, trained_mlp)
 
 
 def test_missing_threshold_says_how_to_calibrate(profile_env):
@@ -200,6 +243,15 @@ def test_convolution_is_compared_with_keras_conv2d():
         check_convolution(lambda image, kernel, stride, padding: convolve(image, kernel[::-1, ::-1], stride, padding))
     with pytest.raises(AssertionError, match=r"stride=2, padding='valid'\) should have shape \(3, 2\)"):
         check_convolution(lambda image, kernel, stride, padding: convolve(image, kernel, 1, padding))
+
+
+def test_a_convolution_that_assumes_square_kernels_fails():
+    def square_only(image, kernel, stride=1, padding="valid"):
+        size = kernel.shape[0]  # the mistake: the kernel is taken to be size × size
+        return convolve(image, kernel[:size, :size], stride, padding)
+
+    with pytest.raises(AssertionError, match=r"kernel 2×3, stride=1, padding='valid'\) should have shape \(5, 5\)"):
+        check_convolution(square_only)
 
 
 def test_pooling_is_compared_with_keras_pooling_layers():

@@ -32,7 +32,7 @@ def test_fit_is_capped_whatever_the_notebook_asks(restore_fit, capsys):
     x, y = tiny_data()
     history = mlp().fit(x, y, epochs=500, validation_split=0.2, verbose=0)
     assert history.params["epochs"] == 3 and len(history.history["loss"]) == 3
-    assert history.requested_epochs == 500
+    assert history.requested == {"epochs": 500, "batch_size": None, "validation_split": 0.2}
     assert "epochs 500 -> 3" in capsys.readouterr().out
     assert installed_profile() == PROFILES["grade"]
 
