@@ -16,7 +16,14 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from course.nbgrader_plugins import DeduplicateGradeIds, HideHiddenTests, KeepOnlyErrorsInTests, SandboxedExecute
+from course.nbgrader_plugins import (
+    AddMissingGivenCells,
+    DatasetReadyExporter,
+    DeduplicateGradeIds,
+    HideHiddenTests,
+    KeepOnlyErrorsInTests,
+    SandboxedExecute,
+)
 from course.profiles import KERNEL_ARGS
 
 c = get_config()  # noqa: F821 (defined by traitlets when it loads this file)
@@ -34,14 +41,22 @@ c.Execute.extra_arguments = KERNEL_ARGS
 # --timeout` bounds a whole notebook.)
 c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT_S", "600"))
 
+# Grading kernels have no network: autograde stops before any notebook when Fashion-MNIST
+# cannot be put in Keras's cache, whichever command started it.
+c.Autograde.exporter_class = DatasetReadyExporter
+
 # A deleted test cell comes back (and is run) rather than silently losing its points; of a
-# duplicated one, the last copy is graded.
+# duplicated one, the last copy is graded. Given cells (nbgrader's read-only cells: data, given
+# models, given fits) run as the source has them, edited or deleted; students may still edit
+# them, to train fewer epochs in Colab, say, at no cost.
 c.OverwriteCells.add_missing_cells = True
+c.LockCells.lock_readonly_cells = False
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     DeduplicateGradeIds,
     OverwriteKernelspec,
     OverwriteCells,
+    AddMissingGivenCells,
     CheckCellMetadata,
 ]
 

@@ -65,13 +65,14 @@ def _download(name: str, cache: Path) -> None:
     )
 
 
-def ensure_fashion_mnist(debian_dir: Path = DEBIAN_DIR, download: bool = True) -> Path:
+def ensure_fashion_mnist(debian_dir: Path | None = None, download: bool = True) -> Path:
     """Make sure Keras's cache holds the four intact files; return the cache folder.
 
     Each file comes from the cache if intact, else from Debian's package, else from the network.
     Raises DatasetError, with what to install or where to put which file, when none works.
     """
     cache = keras_cache_dir()
+    debian_dir = Path(debian_dir or DEBIAN_DIR)
     problems = []
     for name in SHA256:
         target = cache / name
@@ -79,7 +80,7 @@ def ensure_fashion_mnist(debian_dir: Path = DEBIAN_DIR, download: bool = True) -
             continue
         if target.exists():
             problems.append(f"{target}: SHA-256 mismatch (truncated or corrupt)")
-        packaged = Path(debian_dir) / name
+        packaged = debian_dir / name
         if _is_intact(packaged, name):
             cache.mkdir(parents=True, exist_ok=True)
             partial = target.with_suffix(".partial")

@@ -1,9 +1,60 @@
-"""nbgrader preprocessors of the course (registered in nbgrader_config.py)."""
+"""nbgrader plugins of the course (registered in nbgrader_config.py)."""
 
+import nbformat
+from nbconvert.exporters import NotebookExporter
+from nbgrader.api import Gradebook
+from nbgrader.converters.base import NbGraderException
 from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 
+from course.data import DatasetError, ensure_fashion_mnist
 from course.sandbox import SandboxedKernelManager
+
+
+class DatasetReadyExporter(NotebookExporter):
+    """The exporter `nbgrader autograde` runs every notebook through, made only once Fashion-MNIST
+    is in Keras's cache, where grading kernels (which have no network) read it.
+
+    nbgrader makes it before it touches any submission: when the data cannot be had, autograde
+    stops there with what to install or where to put which file, and records nothing. Without
+    this, every notebook would lose the points of every cell after `load_data()`.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        try:
+            ensure_fashion_mnist()
+        except DatasetError as error:
+            self.log.error("%s\nNothing was graded.", error)
+            raise NbGraderException(str(error)) from None
+
+
+class AddMissingGivenCells(NbGraderPreprocessor):
+    """Put back the given cells a student deleted: nbgrader's read-only cells (data loading, given
+    models, given `fit` calls), which grading runs as the source notebook has them. nbgrader's
+    OverwriteCells restores an edited one, but `add_missing_cells` puts back only graded cells.
+
+    A restored cell goes after the nearest earlier cell of the source that the notebook still has.
+    """
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gradebook:
+            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
+            graded = {c.name for c in notebook.grade_cells} | {c.name for c in notebook.solution_cells}
+            source = [(c.name, c.cell_type, c.source, c.checksum, c.locked) for c in notebook.source_cells]
+        for position, (name, cell_type, text, checksum, locked) in enumerate(source):
+            present = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(nb.cells)}
+            if not locked or name in graded or name in present:
+                continue
+            earlier = [present[s[0]] for s in source[:position] if s[0] in present]
+            new_cell = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
+            cell = new_cell(text, metadata={"nbgrader": {
+                "grade": False, "solution": False, "locked": True, "grade_id": name, "checksum": checksum,
+                "schema_version": 3}})
+            self.log.warning("Given cell %s was missing: added back", name)
+            nb.cells.insert(max(earlier) + 1 if earlier else 0, cell)
+        return nb, resources
 
 
 class KeepOnlyErrorsInTests(NbGraderPreprocessor):

@@ -187,3 +187,42 @@ def test_colab_downloads_are_renamed_and_two_candidates_are_not_chosen_between(t
     assert "zoe          mlp1          10/10   -" in run.stdout
     assert ("yuki         mlp1           0/10   2 candidate notebooks (mlp1 (1).ipynb, mlp1.ipynb): "
             "keep the one to grade") in run.stdout
+
+
+def plain_nbgrader(course: Path, *args: str, keras_home: Path, offline_without_debian: bool = False):
+    """`nbgrader ARGS` as an instructor types it, with Keras's cache in `keras_home`; optionally on a
+    machine without Debian's dataset package and without network."""
+    patch = ("import course.data as d; d.DEBIAN_DIR = d.Path('/nonexistent'); "
+             "d._download = lambda name, cache: (_ for _ in ()).throw(OSError('Temporary failure in name resolution')); "
+             if offline_without_debian else "")
+    code = f"{patch}import sys; from nbgrader.apps.nbgraderapp import main; sys.argv = ['nbgrader'] + sys.argv[1:]; main()"
+    env = dict(os.environ, KERAS_HOME=str(keras_home), COURSE_PROFILE=os.environ.get("COURSE_PROFILE", "smoke"))
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=course, env=env, capture_output=True, text=True,
+                          timeout=1800)
+
+
+def test_plain_nbgrader_autograde_with_an_empty_keras_cache_grades_as_the_course_command_does(tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(COURSE / "source" / "mlp1", course / "source" / "mlp1")
+    for student in ("alice", "chris"):
+        shutil.copytree(COURSE / "submitted" / student / "mlp1", course / "submitted" / student / "mlp1")
+    shutil.copy(COURSE / "nbgrader_config.py", course)
+    assert plain_nbgrader(course, "generate_assignment", "mlp1", keras_home=tmp_path / "k0").returncode == 0
+
+    # Nothing to fill the cache from: autograde stops before any notebook and records nothing.
+    run = plain_nbgrader(course, "autograde", "mlp1", keras_home=tmp_path / "k1", offline_without_debian=True)
+    assert run.returncode == 1
+    assert "apt install dataset-fashion-mnist" in run.stderr and "Nothing was graded" in run.stderr
+    assert not (course / "autograded").exists()
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert gradebook.assignment_submissions("mlp1") == []
+
+    # Debian's package is there: the cache is filled first, and the grades are the course's.
+    run = plain_nbgrader(course, "autograde", "mlp1", "--force", keras_home=tmp_path / "k2")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (tmp_path / "k2" / "datasets" / "fashion-mnist" / "t10k-images-idx3-ubyte.gz").is_file()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        found = {s: gradebook.find_submission("mlp1", s).score for s in ("alice", "chris")}
+    assert found == {"alice": AUTOGRADED_POINTS["mlp1"], "chris": AUTOGRADED_POINTS["mlp1"] - 3}
