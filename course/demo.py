@@ -16,10 +16,11 @@ import nbformat
 @dataclass
 class Student:
     story: str
-    # {solution cell's grade_id: [(text in the reference solution, what the student wrote instead)]}
+    # {grade_id of a solution or given cell: [(text in the reference solution or the given cell,
+    #  what the student wrote instead)]}
     answers: dict = field(default_factory=dict)
-    # {test cell's grade_id: what the student turned it into, or None where they deleted it}
-    tampered_tests: dict = field(default_factory=dict)
+    # {grade_id of a test or given cell: what the student turned it into, or None where they deleted it}
+    tampered_cells: dict = field(default_factory=dict)
 
 
 DEMO_CLASS = {
@@ -41,7 +42,7 @@ DEMO_CLASS = {
         "emi": Student(
             "trains for 500 epochs, deletes a test cell and turns another into `pass`",
             answers={"training": [("epochs=30", "epochs=500")]},
-            tampered_tests={"test_labels": None, "test_model": "pass"},
+            tampered_cells={"test_labels": None, "test_model": "pass"},
         ),
     },
     "mlp2": {
@@ -65,8 +66,11 @@ DEMO_CLASS = {
             ]},
         ),
         "emi": Student(
-            "uses Keras 2's history key 'val_acc'",
-            answers={"history_values": [("result.history['val_accuracy']", "result.history['val_acc']")]},
+            "uses Keras 2's history key 'val_acc', and trains every given model 5 epochs instead of 50 to save "
+            "time in Colab (grading runs the given cells as they are: no points lost)",
+            answers={"history_values": [("result.history['val_accuracy']", "result.history['val_acc']")],
+                     **{cell: [("epochs=50", "epochs=5")] for cell in
+                        ("training", "training_128", "training_deep", "training_dropout", "model_large")}},
         ),
     },
     "cnn": {
@@ -88,8 +92,10 @@ DEMO_CLASS = {
                                          "model_two_conv.add(Conv2D(filters=32")]},
         ),
         "emi": Student(
-            "reshapes to (N, 28, 28), without the channel axis (Keras 3 adds it itself when training)",
+            "reshapes to (N, 28, 28), without the channel axis (Keras 3 adds it itself when training), and "
+            "deletes the given cell that trains the two-conv model (grading puts it back)",
             answers={"preprocessing": [(", 28, 28, 1) / 255", ", 28, 28) / 255")]},
+            tampered_cells={"training_two_conv": None},
         ),
     },
     "pooling": {
@@ -149,22 +155,21 @@ def reference_answers(source: Path) -> dict:
 
 def submission(course: Path, assignment: str, student: Student):
     answers = reference_answers(course / "source" / assignment / f"{assignment}.ipynb")
-    for grade_id, edits in student.answers.items():
-        for reference, written in edits:
-            if reference not in answers[grade_id]:
-                raise ValueError(f"{assignment}/{grade_id}: the solution no longer contains {reference!r}")
-            answers[grade_id] = answers[grade_id].replace(reference, written)
     nb = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+    unknown = (set(student.answers) | set(student.tampered_cells)) - {_grade_id(cell) for cell in nb.cells}
+    if unknown:
+        raise ValueError(f"{assignment}: no cells {sorted(unknown)} in the released notebook")
     cells = []
     for cell in nb.cells:
         grade_id = _grade_id(cell)
-        if grade_id in answers:
-            cell.source = answers[grade_id]
-        if grade_id in student.tampered_tests:
-            if student.tampered_tests[grade_id] is None:
-                continue
-            cell.source = student.tampered_tests[grade_id]
-        cells.append(cell)
+        text = answers.get(grade_id, cell.source)
+        for reference, written in student.answers.get(grade_id, []):
+            if reference not in text:
+                raise ValueError(f"{assignment}/{grade_id}: the cell no longer contains {reference!r}")
+            text = text.replace(reference, written)
+        cell.source = student.tampered_cells.get(grade_id, text)
+        if cell.source is not None:
+            cells.append(cell)
     nb.cells = cells
     return nb
 

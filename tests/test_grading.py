@@ -123,12 +123,20 @@ def test_feedback_never_shows_hidden_tests(graded):
             assert not shown, (page, shown)
 
 
-def test_deleted_and_rewritten_test_cells_are_restored(graded):
+def autograded_cells(course: Path, student: str, assignment: str) -> dict:
+    nb = nbformat.read(course / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
+    return {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+
+
+def test_deleted_and_rewritten_test_and_given_cells_are_restored(graded):
     course, _ = graded
-    nb = nbformat.read(course / "autograded" / "emi" / "mlp1" / "mlp1.ipynb", as_version=4)
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+    cells = autograded_cells(course, "emi", "mlp1")
     assert "check_layers(model" in cells["test_model"].source
     assert "check_array(\"y_train\"" in cells["test_labels"].source
+    # emi shortened mlp2's given fits and deleted a given cell of cnn: graded as the source has them.
+    assert "epochs=50" in autograded_cells(course, "emi", "mlp2")["training_128"].source
+    restored = autograded_cells(course, "emi", "cnn")["training_two_conv"]
+    assert "model_two_conv.fit(" in restored.source and restored.outputs
 
 
 def test_release_is_what_generate_assignment_makes_today(graded):
@@ -189,16 +197,27 @@ def test_colab_downloads_are_renamed_and_two_candidates_are_not_chosen_between(t
             "keep the one to grade") in run.stdout
 
 
+# `nbgrader` as an instructor types it; OFFLINE: on a machine without Debian's dataset package
+# and without network.
+NBGRADER = """
+import os, sys
+if os.environ.get("OFFLINE"):
+    import course.data as data
+    data.DEBIAN_DIR = data.Path("/nonexistent")
+    def _download(name, cache):
+        raise OSError("Temporary failure in name resolution")
+    data._download = _download
+from nbgrader.apps.nbgraderapp import main
+sys.argv[0] = "nbgrader"
+main()
+"""
+
+
 def plain_nbgrader(course: Path, *args: str, keras_home: Path, offline_without_debian: bool = False):
-    """`nbgrader ARGS` as an instructor types it, with Keras's cache in `keras_home`; optionally on a
-    machine without Debian's dataset package and without network."""
-    patch = ("import course.data as d; d.DEBIAN_DIR = d.Path('/nonexistent'); "
-             "d._download = lambda name, cache: (_ for _ in ()).throw(OSError('Temporary failure in name resolution')); "
-             if offline_without_debian else "")
-    code = f"{patch}import sys; from nbgrader.apps.nbgraderapp import main; sys.argv = ['nbgrader'] + sys.argv[1:]; main()"
-    env = dict(os.environ, KERAS_HOME=str(keras_home), COURSE_PROFILE=os.environ.get("COURSE_PROFILE", "smoke"))
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=course, env=env, capture_output=True, text=True,
-                          timeout=1800)
+    env = dict(os.environ, KERAS_HOME=str(keras_home), COURSE_PROFILE=os.environ.get("COURSE_PROFILE", "smoke"),
+               OFFLINE="1" if offline_without_debian else "")
+    return subprocess.run([sys.executable, "-c", NBGRADER, *args], cwd=course, env=env, capture_output=True,
+                          text=True, timeout=1800)
 
 
 def test_plain_nbgrader_autograde_with_an_empty_keras_cache_grades_as_the_course_command_does(tmp_path):
