@@ -55,4 +55,4 @@ benchmark: data
 	$(PYTHON) benchmarks/grading_time.py
 
 clean:
-	rm -rf autograded feedback gradebook.db grades.csv grading_state.json .nbgrader.log
+	rm -rf autograded feedback logs gradebook.db grades.csv grading_state.json .nbgrader.log

@@ -3,6 +3,7 @@
     python -m course.grade                  # every assignment in source/
     python -m course.grade mlp1 --regrade   # grade again what was graded before
     python -m course.grade --timeout 600    # at most 10 minutes per notebook
+    python -m course.grade --quiet          # no progress bar (scheduled runs)
 
 For each assignment: regenerate release/ from source/; check every notebook in
 submitted/<student>/<assignment>/ (Colab's `Copy of mlp1.ipynb` is renamed; an empty, broken or
@@ -10,6 +11,9 @@ wrong notebook is not graded, with the reason); autograde each student's noteboo
 in a sandbox (see course/sandbox.py), within a wall time per notebook; rewrite feedback/ without
 the source of hidden tests. Then write the class report, grades.csv: one row per student and
 notebook with the score, the maximum and the reason for every lost point.
+
+The terminal shows a progress bar and one line per graded notebook; nbgrader's and TensorFlow's
+output goes to logs/<student>/<assignment>.log (logs/nbgrader.log for releasing and feedback).
 
 Notebooks graded before are kept unless --regrade, or unless the student handed in again
 (grading_state.json remembers what was graded); a notebook that could not be graded is not
@@ -28,16 +32,19 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
+from tqdm import tqdm
 
 from course.collect import normalised_name
 from course.data import DatasetError, ensure_fashion_mnist
-from course.profiles import active_profile
+from course.profiles import grading_profile
 from course.sandbox import SandboxUnavailable, cpu_limit_seconds, memory_limit_bytes, sandbox_command
 
 REPORT = "grades.csv"
+LOGS = "logs"
 # What was graded, and why some could not be: {assignment: {student: {"sha256", "reason"}}},
 # the reason None for a notebook that was graded.
 STATE = "grading_state.json"
@@ -52,10 +59,18 @@ def environment(sandbox: bool = True) -> dict:
 
 
 def nbgrader(course: Path, *args: str, env: dict) -> bool:
-    """Run one nbgrader command; on failure say so and go on (what is graded stays graded)."""
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env)
+    """Run one nbgrader command, its output added to logs/nbgrader.log; on failure say so and go on
+    (what is graded stays graded)."""
+    log = course / LOGS / "nbgrader.log"
+    log.parent.mkdir(exist_ok=True)
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"\n$ nbgrader {' '.join(args)}\n")
+        out.flush()
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, stdout=out,
+                              stderr=subprocess.STDOUT)
     if done.returncode:
-        print(f"ERROR `nbgrader {' '.join(args)}` failed (its log is above); grades already in "
+        tail = "".join(log.read_text("utf-8").splitlines(keepends=True)[-15:])
+        print(f"{tail}ERROR `nbgrader {' '.join(args)}` failed (log: {log}); grades already in "
               "gradebook.db are kept. Fix what it reports and run this command again.", file=sys.stderr)
     return done.returncode == 0
 
@@ -149,25 +164,31 @@ def _failure_reason(log: str) -> str:
         return ("its kernel died: the notebook ended its Python process, or ran past the memory "
                 f"({memory_limit_bytes() / 2**30:g} GB) or CPU-time ({cpu_limit_seconds()} s) limit")
     if "SandboxUnavailable" in log:
-        return "the sandbox could not start (see the log above)"
+        return "the sandbox could not start"
     errors = [line.strip() for line in log.splitlines() if "Error" in line or "error" in line]
-    return f"nbgrader could not grade it: {errors[-1][:200] if errors else 'see the log above'}"
+    return f"nbgrader could not grade it: {errors[-1][:200] if errors else 'see its log'}"
+
+
+def log_path(course: Path, assignment: str, student: str) -> Path:
+    return course / LOGS / student / f"{assignment}.log"
 
 
 def autograde(course: Path, assignment: str, student: str, force: bool, timeout: float, env: dict):
-    """Autograde one notebook within `timeout` seconds; why it failed, or None."""
+    """Autograde one notebook within `timeout` seconds, nbgrader's output in its log file; why it
+    failed, or None."""
     command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student]
-    process = subprocess.Popen(command + (["--force"] if force else []), cwd=course, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        log, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # nbgrader and the kernel it started
-        log, _ = process.communicate()
-        sys.stderr.write(log)
-        return f"timed out: grading the notebook took more than {timeout:g} s"
-    sys.stderr.write(log)
-    return _failure_reason(log) if process.returncode else None
+    log = log_path(course, assignment, student)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w", encoding="utf-8") as out:
+        process = subprocess.Popen(command + (["--force"] if force else []), cwd=course, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # nbgrader and the kernel it started
+            process.wait()
+            return f"timed out: grading the notebook took more than {timeout:g} s"
+    return _failure_reason(log.read_text("utf-8")) if process.returncode else None
 
 
 def _forget(course: Path, assignment: str, student: str) -> None:
@@ -265,35 +286,39 @@ def _load_state(course: Path) -> dict:
     return json.loads(path.read_text("utf-8")) if path.exists() else {}
 
 
-def grade_assignment(course: Path, assignment: str, args, env: dict, state: dict, grade_ids: dict) -> bool:
+def submissions_to_grade(course: Path, assignment: str, regrade: bool, state: dict, grade_ids: dict) -> tuple:
+    """Check every submission of `assignment`: ([(student, SHA-256, force)] to autograde, whether every
+    other one is graded). What cannot be graded is recorded with its reason."""
     ok = True
     recorded = state.setdefault(assignment, {})
-    folders = sorted(p for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
-    for folder in folders:
+    todo = []
+    for folder in sorted(p for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir()):
         student = folder.parent.name
         problem, digest, notes = prepare_submission(folder, assignment, grade_ids)
         for note in notes:
             print(f"WARNING {note}", file=sys.stderr)
         previous = recorded.get(student)
-        if problem is None and previous and previous["sha256"] == digest and not args.regrade:
+        if problem is None and previous and previous["sha256"] == digest and not regrade:
             if previous["reason"]:  # could not be graded, and has not changed since
                 print(f"NOT GRADED {student}/{assignment} (unchanged): {previous['reason']}", file=sys.stderr)
                 ok = False
-            continue
-        if problem is None:
-            handed_in_again = previous is not None and previous["sha256"] != digest
-            problem = autograde(course, assignment, student, args.regrade or handed_in_again, args.timeout, env)
-        if problem:
+        elif problem:
             print(f"NOT GRADED {student}/{assignment}: {problem}", file=sys.stderr)
             _forget(course, assignment, student)
+            recorded[student] = {"sha256": digest, "reason": problem}
             ok = False
-        recorded[student] = {"sha256": digest, "reason": problem}
-    if folders:
-        # Always: feedback must show grades given by hand since the last run.
-        ok &= nbgrader(course, "generate_feedback", assignment, "--force", env=env)
-    else:
-        print(f"No submissions of {assignment} in {course / 'submitted'}: released only.")
-    return ok
+        else:
+            handed_in_again = previous is not None and previous["sha256"] != digest
+            todo.append((student, digest, regrade or handed_in_again))
+    return todo, ok
+
+
+def _score(course: Path, assignment: str, student: str) -> str:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(assignment, student)
+        return f"{submission.score:g}/{submission.max_score:g}"
 
 
 def main(argv=None) -> int:
@@ -304,6 +329,7 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=1800, help="wall time per notebook, seconds (1800)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run students' code with your permissions (only where bubblewrap cannot run)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar, no line per graded notebook")
     args = parser.parse_args(argv)
     course = args.course.resolve()
 
@@ -315,27 +341,59 @@ def main(argv=None) -> int:
     sandbox = not args.no_sandbox
     try:
         ensure_fashion_mnist()
-        profile = active_profile()
+        profile = grading_profile()
         problem = kernel_problem(course, sandbox)
     except (DatasetError, ValueError) as error:
         problem = str(error)
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    budgets = "; ".join(f"{a}: {active_profile(a).description}" for a in assignments)
+    budgets = "; ".join(f"{a}: {grading_profile(a).description}" for a in assignments)
     print(f"Grading under the {profile.name} profile ({budgets}), "
           + ("each notebook in a sandbox." if sandbox else "WITHOUT a sandbox (--no-sandbox)."))
 
     env = environment(sandbox)
     grade_ids = source_grade_ids(course)
     state = _load_state(course)
+
+    def save_state():
+        (course / STATE).write_text(json.dumps(state, indent=1, sort_keys=True) + "\n", "utf-8")
+
     ok = True
+    released, todo = [], []
     for assignment in assignments:
         if not nbgrader(course, "generate_assignment", assignment, "--force", env=env):
             ok = False
             continue
-        ok &= grade_assignment(course, assignment, args, env, state, grade_ids)
-        (course / STATE).write_text(json.dumps(state, indent=1, sort_keys=True) + "\n", "utf-8")
+        released.append(assignment)
+        pending, checked = submissions_to_grade(course, assignment, args.regrade, state, grade_ids)
+        todo += [(assignment, *submission) for submission in pending]
+        ok &= checked
+    save_state()
+
+    with tqdm(total=len(todo), desc="grading", unit="notebook", disable=True if args.quiet else None) as bar:
+        for assignment, student, digest, force in todo:
+            start = time.monotonic()
+            problem = autograde(course, assignment, student, force, args.timeout, env)
+            log = log_path(course, assignment, student).relative_to(course)
+            if problem:
+                problem += f" (log: {log})"
+                _forget(course, assignment, student)
+                bar.write(f"NOT GRADED {student}/{assignment}: {problem}", file=sys.stderr)
+                ok = False
+            elif not args.quiet:
+                bar.write(f"graded {student}/{assignment}: {_score(course, assignment, student)} "
+                          f"in {time.monotonic() - start:.0f} s (log: {log})")
+            state[assignment][student] = {"sha256": digest, "reason": problem}
+            save_state()  # an interrupted run loses nothing graded
+            bar.update()
+
+    for assignment in released:
+        if any((course / "submitted").glob(f"*/{assignment}")):
+            # Always: feedback must show grades given by hand since the last run.
+            ok &= nbgrader(course, "generate_feedback", assignment, "--force", env=env)
+        else:
+            print(f"No submissions of {assignment} in {course / 'submitted'}: released only.")
 
     rows = class_report(course, state, grade_ids)
     write_report(course, rows)

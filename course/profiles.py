@@ -74,8 +74,14 @@ def profile_named(name: str, assignment: str | None = None) -> Profile:
 
 
 def active_profile(assignment: str | None = None) -> Profile:
-    default = "grade" if os.environ.get("NBGRADER_EXECUTION") else "full"
-    return profile_named(os.environ.get("COURSE_PROFILE") or default, assignment)
+    if os.environ.get("NBGRADER_EXECUTION"):
+        return grading_profile(assignment)
+    return profile_named(os.environ.get("COURSE_PROFILE") or "full", assignment)
+
+
+def grading_profile(assignment: str | None = None) -> Profile:
+    """The profile nbgrader's kernels grade under (they run with NBGRADER_EXECUTION set)."""
+    return profile_named(os.environ.get("COURSE_PROFILE") or "grade", assignment)
 
 
 def grading_seed() -> int:

@@ -64,7 +64,7 @@ def graded(tmp_path_factory):
     shutil.copy(COURSE / "nbgrader_config.py", course)
     run = grade(course)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return course, run.stdout
+    return course, run
 
 
 def scores(course: Path) -> dict:
@@ -92,7 +92,8 @@ def test_each_submission_loses_exactly_the_points_of_its_mistakes(graded):
 
 
 def test_grades_csv_table_and_feedback(graded):
-    course, stdout = graded
+    course, run = graded
+    stdout = run.stdout
     with open(course / "grades.csv") as f:
         rows = {(r["assignment"], r["student_id"]): float(r["score"]) for r in csv.DictReader(f)}
     for assignment, students in EXPECTED_LOST.items():
@@ -102,6 +103,15 @@ def test_grades_csv_table_and_feedback(graded):
     assert ("bob          mlp1           5/10   test_labels -1 (AssertionError: y_train の形が (60000, 10) "
             "ではありません / y_train should have shape (60000, 10), found (60000,)); training raised ValueError: "
             "Arguments `target` and `output` must have the same rank (ndim).") in stdout
+
+
+def test_the_terminal_shows_each_graded_notebook_and_the_logs_keep_nbgrader_output(graded):
+    course, run = graded
+    assert "graded alice/mlp1: 10/10 in " in run.stdout and "(log: logs/alice/mlp1.log)" in run.stdout
+    assert "graded chris/mlp1: 7/10 in " in run.stdout
+    assert "AutogradeApp" not in run.stderr and "SAWarning" not in run.stderr
+    assert "[AutogradeApp | INFO] Autograding" in (course / "logs" / "alice" / "mlp1.log").read_text()
+    assert "GenerateFeedbackApp" in (course / "logs" / "nbgrader.log").read_text()
 
 
 def test_feedback_never_shows_hidden_tests(graded):
@@ -153,11 +163,11 @@ def test_grading_again_keeps_what_was_graded_and_regrading_gives_the_same_report
     before, report = scores(course), (course / "grades.csv").read_bytes()
     run = grade(course, "mlp1")
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "AutogradeApp" not in run.stderr  # nothing changed: nothing is autograded again
+    assert not re.search(r"^graded ", run.stdout, re.M)  # nothing changed: nothing is autograded again
     assert scores(course) == before and (course / "grades.csv").read_bytes() == report
     run = grade(course, "mlp1", "--regrade")
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "AutogradeApp" in run.stderr
+    assert "graded alice/mlp1: 10/10" in run.stdout
     # Byte for byte: the report quotes failing models' own accuracies (dana's, trained on
     # unscaled images), which differ unless every kernel trains the same way.
     assert scores(course) == before and (course / "grades.csv").read_bytes() == report
