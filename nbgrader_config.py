@@ -7,7 +7,6 @@ from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearOutput,
-    Execute,
     GetGrades,
     IgnorePattern,
     LimitOutput,
@@ -18,6 +17,7 @@ from nbgrader.preprocessors import (
 
 from course.nbgrader_plugins import (
     AddMissingGivenCells,
+    ConcurrentExecute,
     DatasetReadyExporter,
     DeduplicateGradeIds,
     HideHiddenTests,
@@ -60,9 +60,11 @@ c.Autograde.sanitize_preprocessors = [
     CheckCellMetadata,
 ]
 
-# Students' code runs in a sandbox (course/sandbox.py) unless `course.grade --no-sandbox`.
+# Students' code runs in a sandbox (course/sandbox.py) unless `course.grade --no-sandbox`. Several
+# autograde commands may run at once (`course.grade --workers`): each holds the gradebook's lock
+# except while its notebook executes.
 c.Autograde.autograde_preprocessors = [
-    Execute if os.environ.get("COURSE_SANDBOX") == "off" else SandboxedExecute,
+    ConcurrentExecute if os.environ.get("COURSE_SANDBOX") == "off" else SandboxedExecute,
     KeepOnlyErrorsInTests,
     IgnorePattern,
     ClearMetadataPreprocessor,

@@ -4,6 +4,7 @@
     python -m course.grade mlp1 --regrade   # grade again what was graded before
     python -m course.grade --timeout 600    # at most 10 minutes per notebook
     python -m course.grade --quiet          # no progress bar (scheduled runs)
+    python -m course.grade --workers 4      # four notebooks at a time
 
 For each assignment: regenerate release/ from source/; check every notebook in
 submitted/<student>/<assignment>/ (Colab's `Copy of mlp1.ipynb` is renamed; an empty, broken or
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
@@ -40,6 +42,7 @@ from tqdm import tqdm
 
 from course.collect import normalised_name
 from course.data import DatasetError, ensure_fashion_mnist
+from course.nbgrader_plugins import gradebook_lock
 from course.profiles import grading_profile
 from course.sandbox import SandboxUnavailable, cpu_limit_seconds, memory_limit_bytes, sandbox_command
 
@@ -173,14 +176,14 @@ def log_path(course: Path, assignment: str, student: str) -> Path:
     return course / LOGS / student / f"{assignment}.log"
 
 
-def autograde(course: Path, assignment: str, student: str, force: bool, timeout: float, env: dict):
+def autograde(course: Path, assignment: str, student: str, timeout: float, env: dict):
     """Autograde one notebook within `timeout` seconds, nbgrader's output in its log file; why it
-    failed, or None."""
-    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student]
+    failed, or None. `--force`: what an interrupted run left of it is replaced."""
+    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force"]
     log = log_path(course, assignment, student)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as out:
-        process = subprocess.Popen(command + (["--force"] if force else []), cwd=course, env=env, stdout=out,
+        process = subprocess.Popen(command, cwd=course, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         try:
             process.wait(timeout=timeout)
@@ -197,7 +200,8 @@ def _forget(course: Path, assignment: str, student: str) -> None:
 
     shutil.rmtree(course / "autograded" / student / assignment, ignore_errors=True)
     shutil.rmtree(course / "feedback" / student / assignment, ignore_errors=True)
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    with gradebook_lock(db_url), Gradebook(db_url) as gradebook:
         try:
             gradebook.remove_submission(assignment, student)
         except MissingEntry:
@@ -287,7 +291,7 @@ def _load_state(course: Path) -> dict:
 
 
 def submissions_to_grade(course: Path, assignment: str, regrade: bool, state: dict, grade_ids: dict) -> tuple:
-    """Check every submission of `assignment`: ([(student, SHA-256, force)] to autograde, whether every
+    """Check every submission of `assignment`: ([(student, SHA-256)] to autograde, whether every
     other one is graded). What cannot be graded is recorded with its reason."""
     ok = True
     recorded = state.setdefault(assignment, {})
@@ -308,8 +312,7 @@ def submissions_to_grade(course: Path, assignment: str, regrade: bool, state: di
             recorded[student] = {"sha256": digest, "reason": problem}
             ok = False
         else:
-            handed_in_again = previous is not None and previous["sha256"] != digest
-            todo.append((student, digest, regrade or handed_in_again))
+            todo.append((student, digest))
     return todo, ok
 
 
@@ -330,7 +333,10 @@ def main(argv=None) -> int:
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run students' code with your permissions (only where bubblewrap cannot run)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no line per graded notebook")
+    parser.add_argument("--workers", type=int, default=1, help="notebooks graded at a time (1)")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers takes a number of at least 1")
     course = args.course.resolve()
 
     assignments = args.assignments or sorted(p.name for p in (course / "source").iterdir() if p.is_dir())
@@ -371,10 +377,18 @@ def main(argv=None) -> int:
         ok &= checked
     save_state()
 
-    with tqdm(total=len(todo), desc="grading", unit="notebook", disable=True if args.quiet else None) as bar:
-        for assignment, student, digest, force in todo:
-            start = time.monotonic()
-            problem = autograde(course, assignment, student, force, args.timeout, env)
+    def timed_autograde(assignment, student):
+        start = time.monotonic()
+        return autograde(course, assignment, student, args.timeout, env), time.monotonic() - start
+
+    # Workers run `nbgrader autograde` side by side; this thread alone records what they did.
+    with (ThreadPoolExecutor(args.workers) as workers,
+          tqdm(total=len(todo), desc="grading", unit="notebook", disable=True if args.quiet else None) as bar):
+        running = {workers.submit(timed_autograde, assignment, student): (assignment, student, digest)
+                   for assignment, student, digest in todo}
+        for done in as_completed(running):
+            assignment, student, digest = running[done]
+            problem, seconds = done.result()
             log = log_path(course, assignment, student).relative_to(course)
             if problem:
                 problem += f" (log: {log})"
@@ -383,7 +397,7 @@ def main(argv=None) -> int:
                 ok = False
             elif not args.quiet:
                 bar.write(f"graded {student}/{assignment}: {_score(course, assignment, student)} "
-                          f"in {time.monotonic() - start:.0f} s (log: {log})")
+                          f"in {seconds:.0f} s (log: {log})")
             state[assignment][student] = {"sha256": digest, "reason": problem}
             save_state()  # an interrupted run loses nothing graded
             bar.update()

@@ -1,5 +1,9 @@
 """nbgrader plugins of the course (registered in nbgrader_config.py)."""
 
+import fcntl
+from contextlib import contextmanager
+from pathlib import Path
+
 import nbformat
 from nbconvert.exporters import NotebookExporter
 from nbgrader.api import Gradebook
@@ -11,22 +15,65 @@ from course.data import DatasetError, ensure_fashion_mnist
 from course.sandbox import SandboxedKernelManager
 
 
-class DatasetReadyExporter(NotebookExporter):
-    """The exporter `nbgrader autograde` runs every notebook through, made only once Fashion-MNIST
-    is in Keras's cache, where grading kernels (which have no network) read it.
+def gradebook_lock_path(db_url: str) -> Path | None:
+    """The lock file beside an SQLite gradebook (None for a database server, which has its own)."""
+    prefix = "sqlite:///"
+    return Path(db_url[len(prefix):] + ".lock") if db_url.startswith(prefix) else None
 
-    nbgrader makes it before it touches any submission: when the data cannot be had, autograde
-    stops there with what to install or where to put which file, and records nothing. Without
-    this, every notebook would lose the points of every cell after `load_data()`.
+
+@contextmanager
+def gradebook_lock(db_url: str):
+    """Hold the gradebook's lock: SQLite wants one writer at a time."""
+    path = gradebook_lock_path(db_url)
+    if path is None:
+        yield
+        return
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+# The lock an `nbgrader autograde` process holds from its start to its end, except while a
+# notebook executes (see ConcurrentExecute): so several run at once, one writing at a time.
+_autograde_lock = None
+
+
+class DatasetReadyExporter(NotebookExporter):
+    """The exporter `nbgrader autograde` runs every notebook through, made once per command before
+    any submission is touched: it takes the gradebook's lock, and checks that Fashion-MNIST is in
+    Keras's cache, where grading kernels (which have no network) read it.
+
+    When the data cannot be had, autograde stops there with what to install or where to put which
+    file, and records nothing. Without this, every notebook would lose the points of every cell
+    after `load_data()`.
     """
 
     def __init__(self, *args, **kwargs):
+        global _autograde_lock
         super().__init__(*args, **kwargs)
+        path = gradebook_lock_path(self.parent.coursedir.db_url) if self.parent else None
+        if path is not None and _autograde_lock is None:
+            _autograde_lock = path.open("a")  # released when the process ends, however it ends
+            fcntl.flock(_autograde_lock, fcntl.LOCK_EX)
         try:
             ensure_fashion_mnist()
         except DatasetError as error:
             self.log.error("%s\nNothing was graded.", error)
             raise NbGraderException(str(error)) from None
+
+
+class ConcurrentExecute(Execute):
+    """nbgrader's Execute, letting other autograde processes record their grades while this one's
+    notebook runs (the only long step, and one that does not touch the gradebook)."""
+
+    def preprocess(self, nb, resources):
+        if _autograde_lock is None:
+            return super().preprocess(nb, resources)
+        fcntl.flock(_autograde_lock, fcntl.LOCK_UN)
+        try:
+            return super().preprocess(nb, resources)
+        finally:
+            fcntl.flock(_autograde_lock, fcntl.LOCK_EX)
 
 
 class AddMissingGivenCells(NbGraderPreprocessor):
@@ -98,8 +145,8 @@ class HideHiddenTests(ClearHiddenTests):
         return cell, resources
 
 
-class SandboxedExecute(Execute):
-    """nbgrader's Execute, each kernel started in the sandbox (course/sandbox.py)."""
+class SandboxedExecute(ConcurrentExecute):
+    """ConcurrentExecute, each kernel started in the sandbox (course/sandbox.py)."""
 
     def __init__(self, *args, **kwargs):
         # Execute sets its kernel manager this way, which configuration cannot override.

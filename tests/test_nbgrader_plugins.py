@@ -55,3 +55,35 @@ def test_of_duplicated_graded_cells_the_last_is_graded_and_the_others_are_plain(
     nb, _ = DeduplicateGradeIds().preprocess(new_notebook(cells=[first, last]), {})
     assert "nbgrader" not in nb.cells[0].metadata
     assert nb.cells[1].metadata["nbgrader"]["grade_id"] == "t"
+
+
+def test_an_autograde_process_lets_others_write_the_gradebook_only_while_its_notebook_runs(tmp_path, monkeypatch):
+    import fcntl
+
+    from nbgrader.preprocessors import Execute
+
+    from course import nbgrader_plugins
+
+    lock_file = tmp_path / "gradebook.db.lock"
+
+    def others_can_lock():
+        with lock_file.open("a") as other:
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+    held = lock_file.open("a")
+    fcntl.flock(held, fcntl.LOCK_EX)
+    monkeypatch.setattr(nbgrader_plugins, "_autograde_lock", held)
+    seen = []
+
+    def run_notebook(self, nb, resources):
+        seen.append(others_can_lock())
+        return nb, resources
+
+    monkeypatch.setattr(Execute, "preprocess", run_notebook, raising=False)
+    assert not others_can_lock()
+    nbgrader_plugins.ConcurrentExecute().preprocess(new_notebook(), {})
+    assert seen == [True] and not others_can_lock()
