@@ -53,6 +53,10 @@ LOGS = "logs"
 STATE = "grading_state.json"
 
 
+def gradebook_url(course: Path) -> str:
+    return f"sqlite:///{course / 'gradebook.db'}"
+
+
 def environment(sandbox: bool = True) -> dict:
     """This interpreter's environment, its bin/ first on PATH, so nbgrader finds the right tools."""
     env = dict(os.environ)
@@ -200,8 +204,7 @@ def _forget(course: Path, assignment: str, student: str) -> None:
 
     shutil.rmtree(course / "autograded" / student / assignment, ignore_errors=True)
     shutil.rmtree(course / "feedback" / student / assignment, ignore_errors=True)
-    db_url = f"sqlite:///{course / 'gradebook.db'}"
-    with gradebook_lock(db_url), Gradebook(db_url) as gradebook:
+    with gradebook_lock(gradebook_url(course)), Gradebook(gradebook_url(course)) as gradebook:
         try:
             gradebook.remove_submission(assignment, student)
         except MissingEntry:
@@ -239,7 +242,7 @@ def class_report(course: Path, state: dict, grade_ids: dict) -> list:
     from nbgrader.api import Gradebook, MissingEntry
 
     rows = []
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    with Gradebook(gradebook_url(course)) as gradebook:
         for folder in sorted((course / "submitted").glob("*/*/")):  # by student, then assignment
             student, assignment = folder.parent.name, folder.name
             if assignment not in grade_ids:
@@ -319,7 +322,7 @@ def submissions_to_grade(course: Path, assignment: str, regrade: bool, state: di
 def _score(course: Path, assignment: str, student: str) -> str:
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    with Gradebook(gradebook_url(course)) as gradebook:
         submission = gradebook.find_submission(assignment, student)
         return f"{submission.score:g}/{submission.max_score:g}"
 

@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from course.demo import DEMO_CLASS, submission
+from course.grade import gradebook_url
 
 COURSE = Path(__file__).resolve().parents[1]
 # Points each demo student loses, per test cell (see course/demo.py for their mistakes).
@@ -71,7 +72,7 @@ def scores(course: Path) -> dict:
     from nbgrader.api import Gradebook
 
     result = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    with Gradebook(gradebook_url(course)) as gradebook:
         for assignment in EXPECTED_LOST:
             for student in EXPECTED_LOST[assignment]:
                 notebook = gradebook.find_submission_notebook(assignment, assignment, student)
@@ -246,13 +247,13 @@ def test_plain_nbgrader_autograde_with_an_empty_keras_cache_grades_as_the_course
     assert not (course / "autograded").exists()
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    with Gradebook(gradebook_url(course)) as gradebook:
         assert gradebook.assignment_submissions("mlp1") == []
 
     # Debian's package is there: the cache is filled first, and the grades are the course's.
     run = plain_nbgrader(course, "autograde", "mlp1", "--force", keras_home=tmp_path / "k2")
     assert run.returncode == 0, run.stderr[-3000:]
     assert (tmp_path / "k2" / "datasets" / "fashion-mnist" / "t10k-images-idx3-ubyte.gz").is_file()
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    with Gradebook(gradebook_url(course)) as gradebook:
         found = {s: gradebook.find_submission("mlp1", s).score for s in ("alice", "chris")}
     assert found == {"alice": AUTOGRADED_POINTS["mlp1"], "chris": AUTOGRADED_POINTS["mlp1"] - 3}
