@@ -17,14 +17,12 @@ from nbgrader.preprocessors import (
 
 from course.nbgrader_plugins import (
     AddMissingGivenCells,
-    ConcurrentExecute,
     DatasetReadyExporter,
     DeduplicateGradeIds,
+    GradeOneExecute,
     HideHiddenTests,
     KeepOnlyErrorsInTests,
-    SandboxedExecute,
 )
-from course.profiles import KERNEL_ARGS
 
 c = get_config()  # noqa: F821 (defined by traitlets when it loads this file)
 
@@ -32,14 +30,6 @@ c.CourseDirectory.course_id = "keras-course"
 
 # Kernels inherit this: TensorFlow's C++ log lines would otherwise clutter every cell.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-# Every kernel starts with course.profiles.prepare_kernel(): fixed seeds and the profile's
-# cap on fit, whatever the notebook says or deletes.
-c.Execute.extra_arguments = KERNEL_ARGS
-# A training cell under the grade profile takes seconds to a minute; the lecture's full epochs
-# on a CPU take minutes. The default 30 s would fail a correct submission. (`course.grade
-# --timeout` bounds a whole notebook.)
-c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT_S", "600"))
 
 # Grading kernels have no network: autograde stops before any notebook when Fashion-MNIST
 # cannot be put in Keras's cache, whichever command started it.
@@ -60,11 +50,13 @@ c.Autograde.sanitize_preprocessors = [
     CheckCellMetadata,
 ]
 
-# Students' code runs in a sandbox (course/sandbox.py) unless `course.grade --no-sandbox`. Several
-# autograde commands may run at once (`course.grade --workers`): each holds the gradebook's lock
-# except while its notebook executes.
+# Notebooks execute through course.grade_one: in a sandbox (course/sandbox.py) unless
+# `course.grade --no-sandbox`, each kernel started with course.profiles.prepare_kernel() (fixed
+# seeds, the profile's cap on fit), on a Dask worker when `course.grade` runs autograde. Several
+# autograde commands may run at once: each holds the gradebook's lock except while its notebook
+# executes. The steps after execution record grades exactly as nbgrader does.
 c.Autograde.autograde_preprocessors = [
-    ConcurrentExecute if os.environ.get("COURSE_SANDBOX") == "off" else SandboxedExecute,
+    GradeOneExecute,
     KeepOnlyErrorsInTests,
     IgnorePattern,
     ClearMetadataPreprocessor,

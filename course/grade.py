@@ -4,7 +4,8 @@
     python -m course.grade mlp1 --regrade   # grade again what was graded before
     python -m course.grade --timeout 600    # at most 10 minutes per notebook
     python -m course.grade --quiet          # no progress bar (scheduled runs)
-    python -m course.grade --workers 4      # four notebooks at a time
+    python -m course.grade --workers 4      # a local Dask cluster of four workers
+    python -m course.grade --scheduler tcp://head:8786   # on an existing Dask cluster
 
 For each assignment: regenerate release/ from source/; check every notebook in
 submitted/<student>/<assignment>/ (Colab's `Copy of mlp1.ipynb` is renamed; an empty, broken or
@@ -32,7 +33,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -40,11 +40,12 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
+from course.cluster import check_workers, grading_cluster
 from course.collect import normalised_name
 from course.data import DatasetError, ensure_fashion_mnist
+from course.grade_one import NOTEBOOK_TIMEOUT_S, environment, failure_reason, kernel_problem, kernel_threads
 from course.nbgrader_plugins import gradebook_lock
 from course.profiles import grading_profile
-from course.sandbox import SandboxUnavailable, cpu_limit_seconds, memory_limit_bytes, sandbox_command
 
 REPORT = "grades.csv"
 LOGS = "logs"
@@ -55,14 +56,6 @@ STATE = "grading_state.json"
 
 def gradebook_url(course: Path) -> str:
     return f"sqlite:///{course / 'gradebook.db'}"
-
-
-def environment(sandbox: bool = True) -> dict:
-    """This interpreter's environment, its bin/ first on PATH, so nbgrader finds the right tools."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env["COURSE_SANDBOX"] = "on" if sandbox else "off"
-    return env
 
 
 def nbgrader(course: Path, *args: str, env: dict) -> bool:
@@ -80,30 +73,6 @@ def nbgrader(course: Path, *args: str, env: dict) -> bool:
         print(f"{tail}ERROR `nbgrader {' '.join(args)}` failed (log: {log}); grades already in "
               "gradebook.db are kept. Fix what it reports and run this command again.", file=sys.stderr)
     return done.returncode == 0
-
-
-def kernel_problem(course: Path, sandbox: bool):
-    """Why a grading kernel could not start and cap training, or None when it can."""
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    python = KernelSpecManager().get_kernel_spec("python3").argv[0]
-    python = shutil.which(python, path=environment()["PATH"]) or python
-    command = [python, "-c", "import course.profiles"]
-    with tempfile.TemporaryDirectory() as scratch:
-        if sandbox:
-            try:
-                command = sandbox_command(command, Path(scratch), Path(scratch))
-            except SandboxUnavailable as error:
-                return str(error)
-        check = subprocess.run(command, cwd=course, env=environment(sandbox), capture_output=True, text=True)
-    if check.returncode:
-        where = "in the sandbox (bubblewrap)" if sandbox else ""
-        return (
-            f"The python3 kernel ({python}) cannot import the course package {where}, so grading could not "
-            "cap training or run hidden tests. Run `make env` and grade with the course's environment "
-            f"(`make grade`).\n{check.stderr.strip()}"
-        )
-    return None
 
 
 def _grade_ids(notebook) -> list:
@@ -167,34 +136,32 @@ def _notebook_problem(data: bytes, assignment: str, grade_ids: dict):
 
 
 def _failure_reason(log: str) -> str:
-    if "DeadKernelError" in log or "Kernel died" in log:
-        return ("its kernel died: the notebook ended its Python process, or ran past the memory "
-                f"({memory_limit_bytes() / 2**30:g} GB) or CPU-time ({cpu_limit_seconds()} s) limit")
-    if "SandboxUnavailable" in log:
-        return "the sandbox could not start"
-    errors = [line.strip() for line in log.splitlines() if "Error" in line or "error" in line]
-    return f"nbgrader could not grade it: {errors[-1][:200] if errors else 'see its log'}"
+    marked = [line.split(":", 1)[1].strip() for line in log.splitlines() if line.startswith("COURSE-NOT-GRADED:")]
+    return marked[-1] if marked else failure_reason(log)
 
 
 def log_path(course: Path, assignment: str, student: str) -> Path:
     return course / LOGS / student / f"{assignment}.log"
 
 
-def autograde(course: Path, assignment: str, student: str, timeout: float, env: dict):
-    """Autograde one notebook within `timeout` seconds, nbgrader's output in its log file; why it
-    failed, or None. `--force`: what an interrupted run left of it is replaced."""
-    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force"]
+# `python -m nbgrader`, ended with this process however this process ends (kill -9 included),
+# so that a new run never finds an old one still writing.
+NBGRADER = ("import sys; from course.grade_one import die_with_parent; die_with_parent(); "
+            "from nbgrader.apps.nbgraderapp import main; sys.argv[0] = 'nbgrader'; main()")
+
+
+def autograde(course: Path, assignment: str, student: str, env: dict, running: set):
+    """Autograde one notebook, nbgrader's output in its log file; why it failed, or None.
+    `--force`: what an interrupted run left of it is replaced. `running`: the processes under way."""
+    command = [sys.executable, "-c", NBGRADER, "autograde", assignment, "--student", student, "--force"]
     log = log_path(course, assignment, student)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as out:
-        process = subprocess.Popen(command, cwd=course, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # nbgrader and the kernel it started
-            process.wait()
-            return f"timed out: grading the notebook took more than {timeout:g} s"
+        process = subprocess.Popen(command, cwd=course, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # Ctrl-C is the coordinator's to handle
+        running.add(process)
+        process.wait()
+        running.discard(process)
     return _failure_reason(log.read_text("utf-8")) if process.returncode else None
 
 
@@ -332,13 +299,19 @@ def main(argv=None) -> int:
     parser.add_argument("assignments", nargs="*", help="assignment ids (default: every folder in source/)")
     parser.add_argument("--regrade", action="store_true", help="autograde again submissions graded before")
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="the course directory (default: here)")
-    parser.add_argument("--timeout", type=float, default=1800, help="wall time per notebook, seconds (1800)")
+    parser.add_argument("--timeout", type=float, default=NOTEBOOK_TIMEOUT_S,
+                        help=f"wall time per notebook, seconds ({NOTEBOOK_TIMEOUT_S})")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run students' code with your permissions (only where bubblewrap cannot run)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no line per graded notebook")
-    parser.add_argument("--workers", type=int, default=1, help="notebooks graded at a time (1)")
+    parser.add_argument("--workers", type=int,
+                        help="worker processes of the local Dask cluster (default: CPU cores / "
+                             "COURSE_KERNEL_THREADS, the threads each kernel uses, 2 by default)")
+    parser.add_argument("--scheduler", default=os.environ.get("COURSE_SCHEDULER"), metavar="ADDRESS",
+                        help="grade on the Dask cluster of this scheduler (tcp://host:8786; also "
+                             "COURSE_SCHEDULER) instead of a local one")
     args = parser.parse_args(argv)
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         parser.error("--workers takes a number of at least 1")
     course = args.course.resolve()
 
@@ -351,7 +324,8 @@ def main(argv=None) -> int:
     try:
         ensure_fashion_mnist()
         profile = grading_profile()
-        problem = kernel_problem(course, sandbox)
+        # The local cluster's workers are this machine: say now, before anything is released.
+        problem = None if args.scheduler else kernel_problem(sandbox)
     except (DatasetError, ValueError) as error:
         problem = str(error)
     if problem:
@@ -361,7 +335,7 @@ def main(argv=None) -> int:
     print(f"Grading under the {profile.name} profile ({budgets}), "
           + ("each notebook in a sandbox." if sandbox else "WITHOUT a sandbox (--no-sandbox)."))
 
-    env = environment(sandbox)
+    env = dict(environment(sandbox), COURSE_NOTEBOOK_TIMEOUT_S=str(args.timeout))
     grade_ids = source_grade_ids(course)
     state = _load_state(course)
 
@@ -379,31 +353,18 @@ def main(argv=None) -> int:
         todo += [(assignment, *submission) for submission in pending]
         ok &= checked
     save_state()
-
-    def timed_autograde(assignment, student):
-        start = time.monotonic()
-        return autograde(course, assignment, student, args.timeout, env), time.monotonic() - start
-
-    # Workers run `nbgrader autograde` side by side; this thread alone records what they did.
-    with (ThreadPoolExecutor(args.workers) as workers,
-          tqdm(total=len(todo), desc="grading", unit="notebook", disable=True if args.quiet else None) as bar):
-        running = {workers.submit(timed_autograde, assignment, student): (assignment, student, digest)
-                   for assignment, student, digest in todo}
-        for done in as_completed(running):
-            assignment, student, digest = running[done]
-            problem, seconds = done.result()
-            log = log_path(course, assignment, student).relative_to(course)
-            if problem:
-                problem += f" (log: {log})"
-                _forget(course, assignment, student)
-                bar.write(f"NOT GRADED {student}/{assignment}: {problem}", file=sys.stderr)
-                ok = False
-            elif not args.quiet:
-                bar.write(f"graded {student}/{assignment}: {_score(course, assignment, student)} "
-                          f"in {seconds:.0f} s (log: {log})")
-            state[assignment][student] = {"sha256": digest, "reason": problem}
-            save_state()  # an interrupted run loses nothing graded
-            bar.update()
+    if todo:
+        try:
+            ok &= grade_on_cluster(course, todo, state, save_state, env, args)
+        except KeyboardInterrupt:
+            print("\nInterrupted: every notebook graded so far is kept; run the same command again to "
+                  "grade the rest.", file=sys.stderr)
+            return 130
+        except OSError as error:  # a scheduler that cannot be reached
+            print(f"Could not reach the Dask scheduler at {args.scheduler}: {error}. Start one (`dask "
+                  "scheduler`) or grade on this machine without --scheduler; nothing graded is lost.",
+                  file=sys.stderr)
+            return 1
 
     for assignment in released:
         if any((course / "submitted").glob(f"*/{assignment}")):
@@ -420,6 +381,73 @@ def main(argv=None) -> int:
             print(f"{student:<12} {assignment:<12} {score:>3g}/{max_score:<3g}  {'; '.join(reasons) or '-'}")
     print(f"\nReport: {course / REPORT}; feedback in {course / 'feedback'}")
     return 0 if ok else 1
+
+
+def grade_on_cluster(course: Path, todo: list, state: dict, save_state, env: dict, args) -> bool:
+    """Autograde `todo` ([(assignment, student, SHA-256)]) on the Dask cluster, recording each result
+    as it comes; whether every one was graded.
+
+    One `nbgrader autograde` per notebook runs here, beside the gradebook, and has its notebook
+    executed by a worker (GradeOneExecute); as many run at once as the workers have slots. This
+    thread alone writes the grading state.
+    """
+    ok = True
+    with grading_cluster(args.scheduler, args.workers) as client:
+        refused, slots = check_workers(client, not args.no_sandbox)
+        for address, why in refused.items():
+            print(f"WORKER REFUSED {address}: {why}", file=sys.stderr)
+        if not slots:
+            print("No worker can grade: fix what they report (or grade here without --scheduler). "
+                  "Nothing was graded.", file=sys.stderr)
+            return False
+        workers = len(client.scheduler_info(n_workers=-1)["workers"])
+        print(f"{len(todo)} notebooks to grade on {workers} Dask worker{'s' if workers > 1 else ''}, {slots} at "
+              f"a time, {kernel_threads()} threads per kernel (dashboard: {client.dashboard_link})")
+        env = dict(env, COURSE_SCHEDULER=client.scheduler.address)
+        running = set()
+
+        def timed_autograde(assignment, student):
+            start = time.monotonic()
+            return autograde(course, assignment, student, env, running), time.monotonic() - start
+
+        pool = ThreadPoolExecutor(slots)
+        bar = tqdm(total=len(todo), desc="grading", unit="notebook", disable=True if args.quiet else None)
+        try:
+            futures = {pool.submit(timed_autograde, assignment, student): (assignment, student, digest)
+                       for assignment, student, digest in todo}
+            for done in as_completed(futures):
+                assignment, student, digest = futures[done]
+                problem, seconds = done.result()
+                log = log_path(course, assignment, student).relative_to(course)
+                notebook = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+                if not problem and _sha256(notebook) != digest:
+                    _forget(course, assignment, student)
+                    bar.write(f"NOT GRADED {student}/{assignment}: handed in again while it was graded; "
+                              "run this command again to grade the new notebook", file=sys.stderr)
+                    ok = False
+                    bar.update()
+                    continue
+                if problem:
+                    problem += f" (log: {log})"
+                    _forget(course, assignment, student)
+                    bar.write(f"NOT GRADED {student}/{assignment}: {problem}", file=sys.stderr)
+                    ok = False
+                elif not args.quiet:
+                    bar.write(f"graded {student}/{assignment}: {_score(course, assignment, student)} "
+                              f"in {seconds:.0f} s (log: {log})")
+                state[assignment][student] = {"sha256": digest, "reason": problem}
+                save_state()  # an interrupted run loses nothing graded
+                bar.update()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in list(running):  # interrupted: what they did not record is graded next time
+                os.killpg(process.pid, signal.SIGKILL)
+            bar.close()
+    return ok
+
+
+def _sha256(path: Path):
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
 if __name__ == "__main__":

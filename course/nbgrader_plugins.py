@@ -1,6 +1,8 @@
 """nbgrader plugins of the course (registered in nbgrader_config.py)."""
 
 import fcntl
+import os
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -8,11 +10,10 @@ import nbformat
 from nbconvert.exporters import NotebookExporter
 from nbgrader.api import Gradebook
 from nbgrader.converters.base import NbGraderException
-from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 
 from course.data import DatasetError, ensure_fashion_mnist
-from course.sandbox import SandboxedKernelManager
 
 
 def gradebook_lock_path(db_url: str) -> Path | None:
@@ -34,7 +35,7 @@ def gradebook_lock(db_url: str):
 
 
 # The lock an `nbgrader autograde` process holds from its start to its end, except while a
-# notebook executes (see ConcurrentExecute): so several run at once, one writing at a time.
+# notebook executes (see GradeOneExecute): so several run at once, one writing at a time.
 _autograde_lock = None
 
 
@@ -62,18 +63,54 @@ class DatasetReadyExporter(NotebookExporter):
             raise NbGraderException(str(error)) from None
 
 
-class ConcurrentExecute(Execute):
-    """nbgrader's Execute, letting other autograde processes record their grades while this one's
-    notebook runs (the only long step, and one that does not touch the gradebook)."""
+class GradeOneExecute(NbGraderPreprocessor):
+    """nbgrader's Execute step, done by course.grade_one.run_task: on the Dask cluster whose
+    scheduler COURSE_SCHEDULER names (`course.grade` sets it), or else in this process.
+
+    Lets other autograde processes record their grades meanwhile (the only long step, and one that
+    does not touch the gradebook). A notebook that could not be executed fails autograde with the
+    reason on a line of its own, `COURSE-NOT-GRADED: <reason>`, and nothing is recorded.
+    """
 
     def preprocess(self, nb, resources):
-        if _autograde_lock is None:
-            return super().preprocess(nb, resources)
-        fcntl.flock(_autograde_lock, fcntl.LOCK_UN)
+        from course.grade_one import NOTEBOOK_TIMEOUT_S, Task, fingerprint, run_task, settings
+
+        folder = Path(resources["metadata"]["path"])
+        info = resources.get("nbgrader", {})
+        assignment = info.get("assignment") or folder.name
+        task = Task(
+            name=f"{info.get('student', folder.parent.name)}/{assignment}",
+            assignment=assignment,
+            notebook=nbformat.writes(nb),
+            files={str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()},
+            settings=settings(),
+            timeout=float(os.environ.get("COURSE_NOTEBOOK_TIMEOUT_S") or NOTEBOOK_TIMEOUT_S),
+            fingerprint=fingerprint(),
+        )
+        if _autograde_lock is not None:
+            fcntl.flock(_autograde_lock, fcntl.LOCK_UN)
         try:
-            return super().preprocess(nb, resources)
+            address = os.environ.get("COURSE_SCHEDULER")
+            if address:
+                from course.cluster import run_on_cluster
+
+                result = run_on_cluster(task, address)
+            else:
+                result = run_task(task)
+        except Exception as error:  # a refusing worker, a lost scheduler: the reason, not a traceback
+            result = None
+            problem = str(error).splitlines()[0] if str(error) else type(error).__name__
         finally:
-            fcntl.flock(_autograde_lock, fcntl.LOCK_EX)
+            if _autograde_lock is not None:
+                fcntl.flock(_autograde_lock, fcntl.LOCK_EX)
+        if result is not None:
+            self.log.info("executed on %s in %.0f s", result.worker, result.seconds)
+            sys.stderr.write(result.log)
+            problem = result.problem
+        if problem:
+            print(f"COURSE-NOT-GRADED: {problem}", file=sys.stderr, flush=True)
+            raise NbGraderException(problem)
+        return nbformat.reads(result.notebook, as_version=4), resources
 
 
 class AddMissingGivenCells(NbGraderPreprocessor):
@@ -143,15 +180,6 @@ class HideHiddenTests(ClearHiddenTests):
             if output.output_type == "error":
                 output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
-
-
-class SandboxedExecute(ConcurrentExecute):
-    """ConcurrentExecute, each kernel started in the sandbox (course/sandbox.py)."""
-
-    def __init__(self, *args, **kwargs):
-        # Execute sets its kernel manager this way, which configuration cannot override.
-        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
-        super().__init__(*args, **kwargs)
 
 
 class DeduplicateGradeIds(DeduplicateIds):

@@ -149,6 +149,10 @@ def prepare_kernel() -> None:
     import tensorflow as tf
     from IPython import get_ipython
 
+    threads = os.environ.get("COURSE_KERNEL_THREADS")
+    if threads:  # several kernels side by side, each on its share of the cores
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
     profile = active_profile(Path.cwd().name)
     install_fit_cap(profile)
     if profile.capped:

@@ -60,9 +60,7 @@ def test_of_duplicated_graded_cells_the_last_is_graded_and_the_others_are_plain(
 def test_an_autograde_process_lets_others_write_the_gradebook_only_while_its_notebook_runs(tmp_path, monkeypatch):
     import fcntl
 
-    from nbgrader.preprocessors import Execute
-
-    from course import nbgrader_plugins
+    from course import grade_one, nbgrader_plugins
 
     lock_file = tmp_path / "gradebook.db.lock"
 
@@ -79,11 +77,12 @@ def test_an_autograde_process_lets_others_write_the_gradebook_only_while_its_not
     monkeypatch.setattr(nbgrader_plugins, "_autograde_lock", held)
     seen = []
 
-    def run_notebook(self, nb, resources):
+    def run_task(task):
         seen.append(others_can_lock())
-        return nb, resources
+        return grade_one.Result(notebook=task.notebook, problem=None, log="", seconds=0, worker="here")
 
-    monkeypatch.setattr(Execute, "preprocess", run_notebook, raising=False)
+    monkeypatch.setattr(grade_one, "run_task", run_task)
+    monkeypatch.delenv("COURSE_SCHEDULER", raising=False)
     assert not others_can_lock()
-    nbgrader_plugins.ConcurrentExecute().preprocess(new_notebook(), {})
+    nbgrader_plugins.GradeOneExecute().preprocess(new_notebook(), {"metadata": {"path": str(tmp_path)}})
     assert seen == [True] and not others_can_lock()

@@ -1,0 +1,242 @@
+"""Grade one notebook: the unit of work of grading, wherever it runs.
+
+`run_task(task)` executes a notebook that nbgrader has prepared (hidden tests and given cells put
+back) in the sandbox, under the course's grading settings and within the notebook's wall time,
+and returns the executed notebook, its log and its timing. Every notebook graded goes through it:
+`course.grade` runs it on Dask workers (course/cluster.py), a plain `nbgrader autograde` in its
+own process (GradeOneExecute, course/nbgrader_plugins.py), `course.calibrate` for the reference
+solutions.
+
+A task is a function of its inputs: the notebook and the submission's other files travel with it
+and the result travels back, so a worker shares no disk with the coordinator. A worker that would
+not grade as the coordinator does (another Python, TensorFlow or course package; no sandbox; no
+dataset) refuses the task with its reason.
+
+    python -m course.grade_one NOTEBOOK FOLDER   # what run_task starts: execute NOTEBOOK in FOLDER
+"""
+
+import ctypes
+import dataclasses
+import functools
+import hashlib
+import importlib.metadata
+import logging
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# What grading kernels read from the environment: a task carries the coordinator's values.
+SETTINGS = ("COURSE_PROFILE", "COURSE_SEED", "COURSE_KERNEL_THREADS", "COURSE_MEMORY_LIMIT_GB",
+            "COURSE_CPU_LIMIT_S", "COURSE_CELL_TIMEOUT_S", "COURSE_SANDBOX")
+# A worker whose versions of these differ from the coordinator's could grade differently.
+PACKAGES = ("tensorflow", "keras", "numpy", "nbgrader", "nbclient", "ipykernel", "jupyter_client")
+NOTEBOOK_TIMEOUT_S = 1800
+DEFAULT_KERNEL_THREADS = 2
+
+
+class WorkerRefused(RuntimeError):
+    """This worker cannot grade as the coordinator does."""
+
+
+@dataclasses.dataclass
+class Task:
+    name: str  # student/assignment, for messages
+    assignment: str  # the kernel's folder is named after it: it picks the assignment's budget
+    notebook: str  # nbformat JSON, hidden tests included
+    files: dict  # {path relative to the notebook's folder: bytes}: the submission's other files
+    settings: dict  # SETTINGS, as the coordinator has them
+    timeout: float = NOTEBOOK_TIMEOUT_S  # wall seconds for the whole notebook
+    fingerprint: dict = dataclasses.field(default_factory=dict)  # the coordinator's; {} to skip the check
+
+
+@dataclasses.dataclass
+class Result:
+    notebook: str | None  # executed; None when it could not be
+    problem: str | None  # why it could not be, or None
+    log: str  # the execution's own output: nbclient's, the sandbox's, TensorFlow's
+    seconds: float
+    worker: str  # the host that ran it
+
+
+def kernel_threads() -> int:
+    return int(os.environ.get("COURSE_KERNEL_THREADS") or DEFAULT_KERNEL_THREADS)
+
+
+def settings() -> dict:
+    return {name: os.environ[name] for name in SETTINGS if os.environ.get(name)}
+
+
+def environment(sandbox: bool = True) -> dict:
+    """This interpreter's environment, its bin/ first on PATH, so nbgrader finds the right tools."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["COURSE_SANDBOX"] = "on" if sandbox else "off"
+    return env
+
+
+def _version(name: str):
+    for distribution in (name, f"{name}-cpu"):  # tensorflow-cpu grades as tensorflow does
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return None
+
+
+def fingerprint() -> dict:
+    """What must be the same on a worker as on the coordinator for grades to be the same."""
+    import course
+
+    package = Path(course.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.glob("*.py")) + [package / "thresholds.json"]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return {"python": platform.python_version(), **{name: _version(name) for name in PACKAGES},
+            "course package": digest.hexdigest()[:16]}
+
+
+def kernel_problem(sandbox: bool):
+    """Why a grading kernel could not start here and cap training, or None when it can."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from course.sandbox import SandboxUnavailable, sandbox_command
+
+    env = environment(sandbox)
+    python = KernelSpecManager().get_kernel_spec("python3").argv[0]
+    python = shutil.which(python, path=env["PATH"]) or python
+    command = [python, "-c", "import course.profiles"]
+    with tempfile.TemporaryDirectory() as scratch:
+        if sandbox:
+            try:
+                command = sandbox_command(command, Path(scratch), Path(scratch))
+            except SandboxUnavailable as error:
+                return str(error)
+        check = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True)
+    if check.returncode:
+        where = " in the sandbox (bubblewrap; are user namespaces enabled?)" if sandbox else ""
+        return (f"the python3 kernel ({python}) cannot import the course package{where}, so it could not "
+                "cap training or run hidden tests: grade with the course's environment (`make env`, "
+                f"`make grade`).\n{check.stderr.strip()[-1500:]}")
+    return None
+
+
+@functools.cache
+def _worker_problem(expected: tuple, sandbox: bool):
+    from course.data import DatasetError, ensure_fashion_mnist
+
+    mine = fingerprint()
+    differences = [f"{key} {mine.get(key)} (the coordinator has {value})"
+                   for key, value in expected if mine.get(key) != value]
+    if differences:
+        return "another environment than the coordinator's: " + ", ".join(differences)
+    try:
+        ensure_fashion_mnist()
+    except DatasetError as error:
+        return str(error)
+    return kernel_problem(sandbox)
+
+
+def worker_problem(expected: dict, sandbox: bool = True):
+    """Why this machine cannot grade as the coordinator (whose fingerprint is `expected`) does, or
+    None. Checked once per process."""
+    return _worker_problem(tuple(sorted(expected.items())), sandbox) if expected else None
+
+
+def failure_reason(log: str) -> str:
+    """Why an execution that failed failed, from its log, in words for the instructor."""
+    from course.sandbox import cpu_limit_seconds, memory_limit_bytes
+
+    if "DeadKernelError" in log or "Kernel died" in log:
+        return ("its kernel died: the notebook ended its Python process, or ran past the memory "
+                f"({memory_limit_bytes() / 2**30:g} GB) or CPU-time ({cpu_limit_seconds()} s) limit")
+    if "SandboxUnavailable" in log:
+        return "the sandbox could not start"
+    errors = [line.strip() for line in log.splitlines() if "Error" in line or "error" in line]
+    return f"it could not be executed: {errors[-1][:200] if errors else 'see its log'}"
+
+
+def run_task(task: Task) -> Result:
+    """Execute the task's notebook in a scratch folder of this machine; see the module's doc."""
+    sandbox = task.settings.get("COURSE_SANDBOX") != "off"
+    problem = worker_problem(task.fingerprint, sandbox)
+    if problem:
+        raise WorkerRefused(f"worker {socket.gethostname()} refused {task.name}: {problem}")
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as scratch:
+        # The notebook (with its hidden tests) stays outside the folder the kernel sees.
+        notebook, executed, log = (Path(scratch) / name for name in ("task.ipynb", "executed.ipynb", "log"))
+        workdir = Path(scratch) / task.assignment
+        workdir.mkdir()
+        for relative, data in task.files.items():
+            path = (workdir / relative).resolve()
+            if workdir.resolve() not in path.parents:
+                raise ValueError(f"{task.name}: file outside the submission: {relative}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        notebook.write_text(task.notebook, "utf-8")
+        env = dict(environment(sandbox), **task.settings, NBGRADER_EXECUTION="autograde")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        threads = str(int(task.settings.get("COURSE_KERNEL_THREADS") or DEFAULT_KERNEL_THREADS))
+        env.update(COURSE_KERNEL_THREADS=threads, OMP_NUM_THREADS=threads)
+        command = [sys.executable, "-m", "course.grade_one", str(notebook), str(workdir), str(executed)]
+        with log.open("w", encoding="utf-8") as out:
+            # Its own session: at the time limit, it and the sandboxed kernel it started go together.
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+            try:
+                process.wait(timeout=task.timeout)
+                problem = failure_reason(log.read_text("utf-8")) if process.returncode else None
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                problem = f"timed out: grading the notebook took more than {task.timeout:g} s"
+        return Result(notebook=None if problem else executed.read_text("utf-8"), problem=problem,
+                      log=log.read_text("utf-8"), seconds=time.monotonic() - start, worker=socket.gethostname())
+
+
+def die_with_parent() -> None:
+    """End this process when the one that started it ends, however it ends (Linux)."""
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (AttributeError, OSError):
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def main(argv=None) -> int:
+    import nbformat
+    from jupyter_client.manager import AsyncKernelManager
+    from nbgrader.preprocessors import Execute
+
+    from course.profiles import KERNEL_ARGS
+    from course.sandbox import SandboxedKernelManager
+
+    die_with_parent()
+    notebook, workdir, executed = (Path(arg) for arg in (argv or sys.argv[1:]))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    sandbox = os.environ.get("COURSE_SANDBOX") != "off"
+    execute = Execute(
+        kernel_manager_class=SandboxedKernelManager if sandbox else AsyncKernelManager,
+        # A training cell under the grade profile takes seconds to a minute; the lecture's full
+        # epochs on a CPU take minutes. nbgrader's default 30 s would fail a correct submission.
+        timeout=int(os.environ.get("COURSE_CELL_TIMEOUT_S", "600")),
+        extra_arguments=KERNEL_ARGS,
+    )
+    execute.log = logging.getLogger("course.grade_one")
+    nb = nbformat.read(notebook, as_version=4)
+    nb, _ = execute.preprocess(nb, {"metadata": {"path": str(workdir)}})
+    nbformat.write(nb, executed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
