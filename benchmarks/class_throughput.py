@@ -1,16 +1,24 @@
-"""Notebooks per hour grading a class with `course.grade --workers N`, and what a class takes.
+"""Notebooks per hour grading a class with `course.grade`, and what a class would take.
 
-    python benchmarks/class_throughput.py                        # demo class's mlp1, 1 and 2 workers
-    python benchmarks/class_throughput.py --assignments mlp1 mlp2 --workers 1 2 --copies 2
+    python benchmarks/class_throughput.py                  # demo class's mlp1, three set-ups
+    python benchmarks/class_throughput.py --assignments mlp1 mlp2 --copies 2
 
-Not a test: it prints figures for the README. Each run grades a scratch copy of the course
+Not a test: it prints figures for the README. Each set-up grades a scratch copy of the course
 holding the demo class (each student `--copies` times) with the real command, releasing and
-feedback included, under the profile (`grade` by default), in the sandbox.
+feedback included, under the profile (`grade` by default), in the sandbox:
+- the local Dask cluster with 1 worker of 2 threads per kernel, and with 2 workers of 1 thread;
+- `--scheduler`: a Dask scheduler and two worker processes of 1 thread started by hand on this
+  machine (`dask scheduler`, `dask worker`, over loopback TCP), as on several machines.
+
+Then a model of wall time: seconds per notebook (one student's notebooks, `--student-seconds`,
+as benchmarks/grading_time.py measures them for the four assignments) × notebooks ÷ workers.
 """
 
 import argparse
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,46 +26,94 @@ import time
 from pathlib import Path
 
 COURSE = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 sys.path.insert(0, str(COURSE))
 
 from course.grade import environment  # noqa: E402
 
 
-def class_seconds(assignments: list, copies: int, workers: int, profile: str) -> tuple:
-    """(wall seconds, notebooks graded) for the demo class, `copies` times over."""
+def scratch_course(course: Path, assignments: list, copies: int) -> int:
+    """The demo class, `copies` times over, in `course`; the number of notebooks."""
+    shutil.copytree(COURSE / "source", course / "source")
+    shutil.copy(COURSE / "nbgrader_config.py", course)
+    notebooks = 0
+    for folder in sorted((COURSE / "submitted").glob("*/*/")):
+        if folder.name in assignments:
+            for copy in range(copies):
+                shutil.copytree(folder, course / "submitted" / f"{folder.parent.name}{copy}" / folder.name)
+                notebooks += 1
+    return notebooks
+
+
+def loopback_cluster(scratch: Path, workers: int, env: dict) -> tuple:
+    """(scheduler address, processes): a scheduler and `workers` single-thread workers, by hand."""
+    scheduler_file = scratch / "scheduler.json"
+
+    def start(*args):
+        return subprocess.Popen([BIN / "dask", *args], env=env, cwd=scratch, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    processes = [start("scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", scheduler_file)]
+    while not scheduler_file.exists():
+        time.sleep(0.2)
+    address = json.loads(scheduler_file.read_text())["address"]
+    processes.append(start("worker", address, "--nworkers", str(workers), "--nthreads", "1", "--host", "127.0.0.1",
+                           "--no-dashboard"))
+    return address, processes
+
+
+def class_seconds(assignments: list, copies: int, workers: int, threads: int, loopback: bool, profile: str):
+    """(wall seconds, notebooks graded) for the demo class under one set-up."""
     with tempfile.TemporaryDirectory() as scratch:
-        course = Path(scratch)
-        shutil.copytree(COURSE / "source", course / "source")
-        shutil.copy(COURSE / "nbgrader_config.py", course)
-        notebooks = 0
-        for folder in sorted((COURSE / "submitted").glob("*/*/")):
-            if folder.name in assignments:
-                for copy in range(copies):
-                    shutil.copytree(folder, course / "submitted" / f"{folder.parent.name}{copy}" / folder.name)
-                    notebooks += 1
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "course.grade", *assignments, "--workers", str(workers), "--quiet"],
-                       cwd=course, env=dict(environment(), COURSE_PROFILE=profile), check=True, capture_output=True)
-        return time.perf_counter() - start, notebooks
+        course = Path(scratch) / "course"
+        notebooks = scratch_course(course, assignments, copies)
+        env = dict(environment(), COURSE_PROFILE=profile, COURSE_KERNEL_THREADS=str(threads))
+        command = [sys.executable, "-m", "course.grade", *assignments, "--quiet"]
+        processes = []
+        if loopback:
+            address, processes = loopback_cluster(Path(scratch), workers, env)
+            command += ["--scheduler", address]
+        else:
+            command += ["--workers", str(workers)]
+        try:
+            start = time.perf_counter()
+            subprocess.run(command, cwd=course, env=env, check=True, capture_output=True)
+            return time.perf_counter() - start, notebooks
+        finally:
+            for process in processes:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait()
+
+
+def hours(seconds_per_notebook: float, notebooks: int, workers: int) -> str:
+    return f"{seconds_per_notebook * notebooks / workers / 3600:.1f} h"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assignments", nargs="+", default=["mlp1"])
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--copies", type=int, default=1, help="grade each demo student this many times")
     parser.add_argument("--profile", default="grade")
+    parser.add_argument("--student-seconds", type=float, nargs="+", metavar="SECONDS",
+                        help="one student's notebooks of every assignment, seconds each on 1 worker of "
+                             "2 threads (benchmarks/grading_time.py), for the model of a whole class")
     args = parser.parse_args()
     print(f"grade the demo class ({', '.join(args.assignments)}; {args.copies} cop{'y' if args.copies == 1 else 'ies'}"
           f" of each student) under {args.profile} on {os.cpu_count()} CPU cores")
-    # A class of N students hands in one notebook of each assignment graded here.
-    print(f"{'workers':>7} {'notebooks':>9} {'seconds':>8} {'per hour':>9} {'100 students':>13} {'1000 students':>14}")
-    for workers in args.workers:
-        seconds, notebooks = class_seconds(args.assignments, args.copies, workers, args.profile)
-        per_hour = notebooks / seconds * 3600
-        hours = [students * len(args.assignments) / per_hour for students in (100, 1000)]
-        print(f"{workers:>7} {notebooks:>9} {seconds:8.1f} {per_hour:9.0f} {hours[0]:12.1f}h {hours[1]:13.1f}h",
-              flush=True)
+    print(f"{'set-up':<42} {'notebooks':>9} {'seconds':>8} {'per hour':>9}")
+    setups = [("local cluster, 1 worker x 2 threads", 1, 2, False),
+              ("local cluster, 2 workers x 1 thread", 2, 1, False),
+              ("dask scheduler + 2 dask workers x 1 thread", 2, 1, True)]
+    for label, workers, threads, loopback in setups:
+        seconds, notebooks = class_seconds(args.assignments, args.copies, workers, threads, loopback, args.profile)
+        print(f"{label:<42} {notebooks:>9} {seconds:8.1f} {notebooks / seconds * 3600:9.0f}", flush=True)
+    if args.student_seconds:
+        per_student = sum(args.student_seconds)
+        print(f"\nmodel: {per_student:.0f} s per student ({len(args.student_seconds)} notebooks) x students "
+              "/ workers, 8 workers of 2 threads per 16-core machine")
+        for students in (100, 1000):
+            print(f"  {students} students: one 16-core machine {hours(per_student, students, 8)}, "
+                  f"ten {hours(per_student, students, 80)}")
     return 0
 
 

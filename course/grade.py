@@ -400,9 +400,11 @@ def grade_on_cluster(course: Path, todo: list, state: dict, save_state, env: dic
             print("No worker can grade: fix what they report (or grade here without --scheduler). "
                   "Nothing was graded.", file=sys.stderr)
             return False
-        workers = len(client.scheduler_info(n_workers=-1)["workers"])
+        info = client.scheduler_info(n_workers=-1)
+        workers = len(info["workers"])
+        dashboard = f" (dashboard: {client.dashboard_link})" if "dashboard" in info.get("services", {}) else ""
         print(f"{len(todo)} notebooks to grade on {workers} Dask worker{'s' if workers > 1 else ''}, {slots} at "
-              f"a time, {kernel_threads()} threads per kernel (dashboard: {client.dashboard_link})")
+              f"a time, {kernel_threads()} threads per kernel{dashboard}")
         env = dict(env, COURSE_SCHEDULER=client.scheduler.address)
         running = set()
 

@@ -188,7 +188,9 @@ def run_task(task: Task) -> Result:
         command = [sys.executable, "-m", "course.grade_one", str(notebook), str(workdir), str(executed)]
         with log.open("w", encoding="utf-8") as out:
             # Its own session: at the time limit, it and the sandboxed kernel it started go together.
-            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+            # In the scratch folder: `-m` puts the working folder first on sys.path, and a worker's
+            # may hold a folder named `course` (the course directory itself, say).
+            process = subprocess.Popen(command, cwd=scratch, env=env, stdout=out, stderr=subprocess.STDOUT,
                                        start_new_session=True)
             try:
                 process.wait(timeout=task.timeout)

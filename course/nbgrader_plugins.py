@@ -85,15 +85,15 @@ class GradeOneExecute(NbGraderPreprocessor):
             files={str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()},
             settings=settings(),
             timeout=float(os.environ.get("COURSE_NOTEBOOK_TIMEOUT_S") or NOTEBOOK_TIMEOUT_S),
-            fingerprint=fingerprint(),
         )
+        address = os.environ.get("COURSE_SCHEDULER")
         if _autograde_lock is not None:
             fcntl.flock(_autograde_lock, fcntl.LOCK_UN)
         try:
-            address = os.environ.get("COURSE_SCHEDULER")
             if address:
                 from course.cluster import run_on_cluster
 
+                task.fingerprint = fingerprint()  # another machine's worker must grade as this one
                 result = run_on_cluster(task, address)
             else:
                 result = run_task(task)

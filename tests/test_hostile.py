@@ -23,7 +23,7 @@ NOTEBOOK_TIMEOUT = "90"
 # What the snooping student tries from inside their notebook, and how each attempt ended.
 SNOOP = """
 import json, pathlib, resource, socket
-course = pathlib.Path.cwd().parents[2]  # autograded/<student>/mlp1
+course = pathlib.Path(r"COURSE_PATH")  # the course folder, found out somehow
 probes = {}
 def probe(name, action):
     try:
@@ -140,6 +140,8 @@ def hostile_class(tmp_path_factory):
     shutil.copytree(COURSE / "source", course / "source")
     shutil.copy(COURSE / "nbgrader_config.py", course)
     for student, (submission, _, _) in CLASS.items():
+        if student == "snoop":
+            submission = with_code("preprocessing", SNOOP.replace("COURSE_PATH", str(course)))
         write(course / "submitted" / student / "mlp1" / "mlp1.ipynb", submission)
     os.environ.update(LIMITS)
     try:

@@ -1,0 +1,146 @@
+"""Grading on Dask with the real command: a scheduler and workers started by hand on loopback (one
+of them unable to grade), a worker killed mid-notebook, a coordinator killed with kill -9."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from test_grading import COURSE, grade
+
+from course.grade import STATE
+from course.grade_one import fingerprint, worker_problem
+
+BIN = Path(sys.executable).parent
+# mlp1 scores of the demo class (see test_grading.EXPECTED_LOST).
+SCORES = {"alice": "10", "bob": "5", "chris": "7", "dana": "6"}
+
+
+def scratch_course(path: Path, students) -> Path:
+    shutil.copytree(COURSE / "source", path / "source")
+    shutil.copy(COURSE / "nbgrader_config.py", path)
+    for student in students:
+        shutil.copytree(COURSE / "submitted" / student / "mlp1", path / "submitted" / student / "mlp1")
+    return path
+
+
+def report(course: Path) -> dict:
+    with open(course / "grades.csv", newline="") as f:
+        return {row["student_id"]: row["score"] for row in csv.DictReader(f)}
+
+
+def start(command: list, env=None, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(command, env=dict(os.environ, COURSE_PROFILE="smoke", **(env or {})),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            **kwargs)
+
+
+def stop(*processes) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def wait_for(condition, timeout=300, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def course_processes(marker: str) -> list:
+    found = []
+    for process in psutil.process_iter(["cmdline", "cwd"]):
+        try:
+            if marker in " ".join(process.info["cmdline"] or []) or marker in (process.info["cwd"] or ""):
+                found.append(process)
+        except psutil.Error:
+            pass
+    return found
+
+
+def test_a_worker_refuses_what_it_cannot_grade_as_the_coordinator_would():
+    expected = dict(fingerprint(), keras="0.0.1")
+    problem = worker_problem(expected)
+    assert "another environment than the coordinator's" in problem and "(the coordinator has 0.0.1)" in problem
+
+
+@pytest.mark.slow
+def test_grading_on_a_dask_cluster_started_by_hand(tmp_path):
+    course = scratch_course(tmp_path / "course", ["alice", "chris"])
+    scheduler_file = tmp_path / "scheduler.json"
+    scheduler = start([BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                       "--scheduler-file", scheduler_file])
+    processes = [scheduler]
+    try:
+        wait_for(scheduler_file.exists, what="the scheduler")
+        address = json.loads(scheduler_file.read_text())["address"]
+        worker = [BIN / "dask", "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"]
+        processes.append(start([*worker, "--nworkers", "2"], cwd=tmp_path))
+        # A worker on a machine without bubblewrap: it must refuse rather than grade unsandboxed.
+        processes.append(start([*worker, "--name", "no-bubblewrap"], env={"PATH": str(BIN)}, cwd=tmp_path))
+        run = grade(course, "mlp1", "--scheduler", address)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert "WORKER REFUSED" in run.stderr and "bwrap and prlimit not found" in run.stderr
+        assert "2 notebooks to grade on 2 Dask workers" in run.stdout
+        assert report(course) == {s: SCORES[s] for s in ("alice", "chris")}
+        # What the task needed travelled with it: the notebooks ran in the workers' scratch folders.
+        assert "executed on" in (course / "logs" / "alice" / "mlp1.log").read_text()
+    finally:
+        stop(*reversed(processes))
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_notebook_is_replaced_and_its_notebook_graded_once(tmp_path):
+    course = scratch_course(tmp_path, ["alice"])
+    coordinator = start([sys.executable, "-m", "course.grade", "mlp1", "--workers", "1"], cwd=course)
+    try:
+        executing = wait_for(lambda: [p for p in psutil.process_iter(["cmdline"])
+                                      if (p.info["cmdline"] or [])[1:3] == ["-m", "course.grade_one"]],
+                             what="a notebook executing")[0]
+        time.sleep(5)  # its kernel is training
+        worker = executing.parent()
+        worker.kill()
+        wait_for(lambda: not executing.is_running() or executing.status() == psutil.STATUS_ZOMBIE,
+                 timeout=30, what="the killed worker's notebook to stop")
+        output, _ = coordinator.communicate(timeout=600)
+    finally:
+        stop(coordinator)
+    assert coordinator.returncode == 0, output[-3000:]
+    assert output.count("graded alice/mlp1: 10/10") == 1, output[-3000:]
+    assert report(course) == {"alice": "10"}
+
+
+@pytest.mark.slow
+def test_a_coordinator_killed_mid_run_loses_nothing_and_grades_each_notebook_once(tmp_path):
+    course = scratch_course(tmp_path, SCORES)
+    coordinator = start([sys.executable, "-m", "course.grade", "mlp1", "--workers", "2"], cwd=course)
+    try:
+        def graded():
+            state = json.loads((course / STATE).read_text()) if (course / STATE).exists() else {}
+            return set(state.get("mlp1", {}))
+
+        before = wait_for(graded, what="a first graded notebook")
+        coordinator.kill()  # kill -9: no clean-up of its own
+        coordinator.wait()
+        # What it had started ends with it: nothing writes the gradebook behind the next run's back.
+        wait_for(lambda: not course_processes(str(course)), timeout=90, what="its processes to end")
+    finally:
+        stop(coordinator)
+    assert len(before) < len(SCORES)
+    run = grade(course, "mlp1")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    again = {line.split()[1].split("/")[0] for line in run.stdout.splitlines() if line.startswith("graded ")}
+    assert again == set(SCORES) - before
+    assert report(course) == SCORES
