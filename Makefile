@@ -34,7 +34,7 @@ collect: env
 	$(PYTHON) -m course.collect $(ARCHIVE)
 
 grade: data
-	$(PYTHON) -m course.grade $(ASSIGNMENTS)
+	$(PYTHON) -m course.grade $(ASSIGNMENTS) $(GRADE_ARGS)
 
 release: env
 	for a in $$(ls source); do $(PYTHON) -m nbgrader generate_assignment $$a --force || exit 1; done

@@ -29,7 +29,7 @@ COURSE = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(COURSE))
 
-from course.grade import environment  # noqa: E402
+from course.grade_one import environment  # noqa: E402
 
 
 def scratch_course(course: Path, assignments: list, copies: int) -> int:

@@ -23,7 +23,7 @@ import nbformat
 COURSE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(COURSE))
 
-from course.grade import environment  # noqa: E402
+from course.grade_one import environment  # noqa: E402
 
 
 def autograde_seconds(assignment: str, student: str, profile: str) -> tuple:

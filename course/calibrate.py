@@ -5,27 +5,25 @@
     python -m course.calibrate pooling --profile full --models model_valid --lower-bound-from grade
 
 Training: the source notebook (the reference solution) runs once per seed exactly as grading
-runs it (same kernel start-up, same sandbox, same cap on fit), and the check's own recomputed
-test accuracy of each model is recorded. The threshold is the minimum over the seeds less the margin,
-rounded down to 0.001. With --slides, the threshold is the slides' reported accuracy less the
-margin (the `full` profile: the slides' 50-epoch GPU runs are what a Colab student gets). A model
-the slides do not report takes, under `full`, its threshold from a profile that trains it less.
+runs it (course.grade_one: same kernel start-up, sandbox, cap on fit and threads per kernel),
+and the check's own recomputed test accuracy of each model is recorded. The threshold is the
+minimum over the seeds less the margin, rounded down to 0.001. With --slides, the threshold is
+the slides' reported accuracy less the margin (the `full` profile: the slides' 50-epoch GPU runs
+are what a Colab student gets). A model the slides do not report takes, under `full`, its
+threshold from a profile that trains it less.
 """
 
 import argparse
 import json
 import math
-import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
-from course.profiles import KERNEL_ARGS, PROFILES, profile_named
-from course.sandbox import SandboxedKernelManager
+from course.grade_one import Task, kernel_threads, run_task, settings
+from course.profiles import PROFILES, profile_named
 
 THRESHOLDS = Path(__file__).with_name("thresholds.json")
 
@@ -38,20 +36,16 @@ def measure(notebook: Path, profile: str, seed: int, models: list) -> dict:
         "import json\nfrom course.checks import measure_test_accuracy\n"
         f"print('COURSE-ACCURACY', json.dumps({{n: measure_test_accuracy(globals()[n]) for n in {names}}}))"
     ))
-    os.environ.update(COURSE_PROFILE=profile, COURSE_SEED=str(seed), TF_CPP_MIN_LOG_LEVEL="3")
-    with tempfile.TemporaryDirectory() as scratch:
-        # Named like the assignment, as nbgrader's folders are: it picks the assignment's budget.
-        workdir = Path(scratch) / notebook.parent.name
-        workdir.mkdir()
-        client = NotebookClient(
-            nb, timeout=3600, kernel_name="python3", allow_errors=True, kernel_manager_class=SandboxedKernelManager,
-            extra_arguments=KERNEL_ARGS, resources={"metadata": {"path": workdir}},
-        )
-        client.execute()
-    for output in nb.cells[-1].outputs:
+    assignment = notebook.parent.name
+    task = Task(name=f"calibration/{assignment}", assignment=assignment, notebook=nbformat.writes(nb), files={},
+                settings=dict(settings(), COURSE_PROFILE=profile, COURSE_SEED=str(seed)), timeout=3600)
+    result = run_task(task)  # exactly as grading runs a notebook
+    if result.problem:
+        raise RuntimeError(f"{notebook} could not run under seed {seed}: {result.problem}\n{result.log[-3000:]}")
+    for output in nbformat.reads(result.notebook, as_version=4).cells[-1].outputs:
         if output.get("name") == "stdout" and "COURSE-ACCURACY" in output.text:
             return json.loads(output.text.split("COURSE-ACCURACY", 1)[1])
-    raise RuntimeError(f"{notebook} did not run to its end under seed {seed}: {nb.cells[-1].outputs}")
+    raise RuntimeError(f"{notebook} did not run to its end under seed {seed}: see its last cells")
 
 
 def floor3(value: float) -> float:
@@ -107,6 +101,7 @@ def main(argv=None) -> int:
                 "seeds": args.seeds,
                 "accuracies": accuracies,
                 "budget": profile_named(args.profile, args.assignment).description,
+                "kernel_threads": kernel_threads(),
             }
     THRESHOLDS.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", "utf-8")
     print(json.dumps(table[args.assignment], indent=2))

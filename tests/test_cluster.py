@@ -15,7 +15,7 @@ import psutil
 import pytest
 from test_grading import COURSE, grade
 
-from course.grade import STATE
+from course.coordinator import STATE
 from course.grade_one import fingerprint, worker_problem
 
 BIN = Path(sys.executable).parent

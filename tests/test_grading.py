@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from course.demo import DEMO_CLASS, submission
-from course.grade import gradebook_url
+from course.report import gradebook_url
 
 COURSE = Path(__file__).resolve().parents[1]
 # Points each demo student loses, per test cell (see course/demo.py for their mistakes).

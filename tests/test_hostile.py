@@ -14,7 +14,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 from test_grading import COURSE, grade
 
-from course.grade import STATE
+from course.coordinator import STATE
 
 # Limits tight enough to hit quickly: a cell may run 30 s, a notebook 90 s, a kernel 4 GB.
 LIMITS = {"COURSE_CELL_TIMEOUT_S": "30", "COURSE_MEMORY_LIMIT_GB": "4"}

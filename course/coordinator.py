@@ -1,0 +1,197 @@
+"""The coordinator: which notebooks to grade, grading them on the cluster, and what was graded.
+
+It alone writes the gradebook (through `nbgrader autograde`, one process per notebook, each
+holding the gradebook's lock except while a Dask worker executes its notebook), `autograded/`,
+`feedback/` and the grading state; it records each result as it comes, so an interruption loses
+nothing graded. Every outcome is told the same way (`announce`): `graded s/a: score` on stdout,
+`NOT GRADED s/a: reason` on stderr.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from tqdm import tqdm
+
+from course.cluster import check_workers, grading_cluster
+from course.grade_one import failure_reason, kernel_threads
+from course.intake import prepare_submission
+from course.nbgrader_plugins import gradebook_lock
+from course.report import gradebook_url
+
+LOGS = "logs"
+# What was graded, and why some could not be: {assignment: {student: {"sha256", "reason"}}},
+# the reason None for a notebook that was graded.
+STATE = "grading_state.json"
+
+
+def _failure_reason(log: str) -> str:
+    marked = [line.split(":", 1)[1].strip() for line in log.splitlines() if line.startswith("COURSE-NOT-GRADED:")]
+    return marked[-1] if marked else failure_reason(log)
+
+
+def log_path(course: Path, assignment: str, student: str) -> Path:
+    return course / LOGS / student / f"{assignment}.log"
+
+
+# `python -m nbgrader`, ended with this process however this process ends (kill -9 included),
+# so that a new run never finds an old one still writing.
+NBGRADER = ("import sys; from course.grade_one import die_with_parent; die_with_parent(); "
+            "from nbgrader.apps.nbgraderapp import main; sys.argv[0] = 'nbgrader'; main()")
+
+
+def autograde(course: Path, assignment: str, student: str, env: dict, running: set):
+    """Autograde one notebook, nbgrader's output in its log file; why it failed, or None.
+    `--force`: what an interrupted run left of it is replaced. `running`: the processes under way."""
+    command = [sys.executable, "-c", NBGRADER, "autograde", assignment, "--student", student, "--force"]
+    log = log_path(course, assignment, student)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w", encoding="utf-8") as out:
+        process = subprocess.Popen(command, cwd=course, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # Ctrl-C is the coordinator's to handle
+        running.add(process)
+        process.wait()
+        running.discard(process)
+    return _failure_reason(log.read_text("utf-8")) if process.returncode else None
+
+
+def _forget(course: Path, assignment: str, student: str) -> None:
+    """Remove what a failed run left of a submission, so that the report shows the failure."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    shutil.rmtree(course / "autograded" / student / assignment, ignore_errors=True)
+    shutil.rmtree(course / "feedback" / student / assignment, ignore_errors=True)
+    with gradebook_lock(gradebook_url(course)), Gradebook(gradebook_url(course)) as gradebook:
+        try:
+            gradebook.remove_submission(assignment, student)
+        except MissingEntry:
+            pass
+
+
+def load_state(course: Path) -> dict:
+    path = course / STATE
+    return json.loads(path.read_text("utf-8")) if path.exists() else {}
+
+
+def save_state(course: Path, state: dict) -> None:
+    (course / STATE).write_text(json.dumps(state, indent=1, sort_keys=True) + "\n", "utf-8")
+
+
+def announce(student: str, assignment: str, problem=None, detail: str = "", write=print) -> None:
+    """The one line each notebook's outcome gets."""
+    if problem:
+        write(f"NOT GRADED {student}/{assignment}{detail}: {problem}", file=sys.stderr)
+    else:
+        write(f"graded {student}/{assignment}: {detail}")
+
+
+def submissions_to_grade(course: Path, assignment: str, regrade: bool, state: dict, grade_ids: dict) -> tuple:
+    """Check every submission of `assignment`: ([(student, SHA-256)] to autograde, whether every
+    other one is graded). What cannot be graded is recorded with its reason."""
+    ok = True
+    recorded = state.setdefault(assignment, {})
+    todo = []
+    for folder in sorted(p for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir()):
+        student = folder.parent.name
+        problem, digest, notes = prepare_submission(folder, assignment, grade_ids)
+        for note in notes:
+            print(f"WARNING {note}", file=sys.stderr)
+        previous = recorded.get(student)
+        if problem is None and previous and previous["sha256"] == digest and not regrade:
+            if previous["reason"]:  # could not be graded, and has not changed since
+                announce(student, assignment, previous["reason"], " (unchanged)")
+                ok = False
+        elif problem:
+            announce(student, assignment, problem)
+            _forget(course, assignment, student)
+            recorded[student] = {"sha256": digest, "reason": problem}
+            ok = False
+        else:
+            todo.append((student, digest))
+    return todo, ok
+
+
+def _score(course: Path, assignment: str, student: str) -> str:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(gradebook_url(course)) as gradebook:
+        submission = gradebook.find_submission(assignment, student)
+        return f"{submission.score:g}/{submission.max_score:g}"
+
+
+def grade_on_cluster(course: Path, todo: list, state: dict, env: dict, args) -> bool:
+    """Autograde `todo` ([(assignment, student, SHA-256)]) on the Dask cluster, recording each result
+    as it comes; whether every one was graded.
+
+    One `nbgrader autograde` per notebook runs here, beside the gradebook, and has its notebook
+    executed by a worker (GradeOneExecute); as many run at once as the workers have slots. This
+    thread alone writes the grading state.
+    """
+    ok = True
+    with grading_cluster(args.scheduler, args.workers) as client:
+        refused, slots = check_workers(client, not args.no_sandbox)
+        for address, why in refused.items():
+            print(f"WORKER REFUSED {address}: {why}", file=sys.stderr)
+        if not slots:
+            print("No worker can grade: fix what they report (or grade here without --scheduler). "
+                  "Nothing was graded.", file=sys.stderr)
+            return False
+        info = client.scheduler_info(n_workers=-1)
+        workers = len(info["workers"])
+        dashboard = f" (dashboard: {client.dashboard_link})" if "dashboard" in info.get("services", {}) else ""
+        print(f"{len(todo)} notebooks to grade on {workers} Dask worker{'s' if workers > 1 else ''}, {slots} at "
+              f"a time, {kernel_threads()} threads per kernel{dashboard}")
+        env = dict(env, COURSE_SCHEDULER=client.scheduler.address)
+        running = set()
+
+        def timed_autograde(assignment, student):
+            start = time.monotonic()
+            return autograde(course, assignment, student, env, running), time.monotonic() - start
+
+        pool = ThreadPoolExecutor(slots)
+        bar = tqdm(total=len(todo), desc="grading", unit="notebook", disable=True if args.quiet else None)
+        not_graded = 0
+        try:
+            futures = {pool.submit(timed_autograde, assignment, student): (assignment, student, digest)
+                       for assignment, student, digest in todo}
+            for done in as_completed(futures):
+                assignment, student, digest = futures[done]
+                problem, seconds = done.result()
+                log = log_path(course, assignment, student).relative_to(course)
+                notebook = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+                changed = not problem and _sha256(notebook) != digest
+                if problem or changed:
+                    _forget(course, assignment, student)
+                    not_graded += 1
+                    bar.set_postfix_str(f"not graded: {not_graded}")
+                    ok = False
+                if changed:  # not recorded: graded on the next run
+                    announce(student, assignment, "handed in again while it was graded; run this command "
+                             "again to grade the new notebook", write=bar.write)
+                else:
+                    if problem:
+                        problem += f" (log: {log})"
+                        announce(student, assignment, problem, write=bar.write)
+                    elif not args.quiet:
+                        announce(student, assignment, detail=f"{_score(course, assignment, student)} in "
+                                 f"{seconds:.0f} s (log: {log})", write=bar.write)
+                    state[assignment][student] = {"sha256": digest, "reason": problem}
+                    save_state(course, state)  # an interrupted run loses nothing graded
+                bar.update()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in list(running):  # interrupted: what they did not record is graded next time
+                os.killpg(process.pid, signal.SIGKILL)
+            bar.close()
+    return ok
+
+
+def _sha256(path: Path):
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
