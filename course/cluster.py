@@ -41,6 +41,10 @@ def grading_cluster(scheduler: str | None, workers: int | None):
 def check_workers(client, sandbox: bool) -> tuple:
     """({worker address: why it refuses}, slots): ask every worker whether it can grade as this
     machine does; retire the ones that cannot. `slots`: the notebooks the others run at a time."""
+    try:  # workers of a batch system may still be starting
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+    except TimeoutError:
+        return {}, 0
     expected = fingerprint()
     problems = client.run(worker_problem, expected, sandbox)
     refused = {address: problem for address, problem in problems.items() if problem}

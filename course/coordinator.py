@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from course.cluster import check_workers, grading_cluster
+from course.cluster import CONNECT_TIMEOUT_S, check_workers, grading_cluster
 from course.grade_one import failure_reason, kernel_threads
 from course.intake import prepare_submission
 from course.nbgrader_plugins import gradebook_lock
@@ -140,8 +140,9 @@ def grade_on_cluster(course: Path, todo: list, state: dict, env: dict, args) -> 
         for address, why in refused.items():
             print(f"WORKER REFUSED {address}: {why}", file=sys.stderr)
         if not slots:
-            print("No worker can grade: fix what they report (or grade here without --scheduler). "
-                  "Nothing was graded.", file=sys.stderr)
+            print(f"No worker can grade{'' if refused else f' (none joined in {CONNECT_TIMEOUT_S} s)'}: start "
+                  "`dask worker ADDRESS` on a grading machine, fix what workers report, or grade here without "
+                  "--scheduler. Nothing was graded.", file=sys.stderr)
             return False
         info = client.scheduler_info(n_workers=-1)
         workers = len(info["workers"])

@@ -82,7 +82,9 @@ class GradeOneExecute(NbGraderPreprocessor):
             name=f"{info.get('student', folder.parent.name)}/{assignment}",
             assignment=assignment,
             notebook=nbformat.writes(nb),
-            files={str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()},
+            # The submission's other files; not the notebook file, which now holds the hidden tests.
+            files={str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+                   if p.is_file() and p.name != f"{info.get('notebook', assignment)}.ipynb"},
             settings=settings(),
             timeout=float(os.environ.get("COURSE_NOTEBOOK_TIMEOUT_S") or NOTEBOOK_TIMEOUT_S),
         )

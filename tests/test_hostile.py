@@ -32,6 +32,7 @@ def probe(name, action):
     except Exception as error:
         probes[name] = type(error).__name__
 probe("read gradebook", lambda: (course / "gradebook.db").read_bytes())
+probe("read the hidden tests", lambda: (pathlib.Path.cwd() / "mlp1.ipynb").read_bytes())
 probe("read source", lambda: (course / "source" / "mlp1" / "mlp1.ipynb").read_bytes())
 probe("read another student", lambda: (course / "submitted" / "alice" / "mlp1" / "mlp1.ipynb").read_bytes())
 probe("write the course", lambda: (course / "hacked.txt").write_text("x"))
@@ -174,7 +175,7 @@ def test_sandbox_kept_the_snoop_inside_its_folder(hostile_class):
     probes = json.loads(text.split("PROBES ", 1)[1].splitlines()[0])
     # Writes may land in the sandbox's own empty /tmp and home, which vanish with it; never here.
     writes = {"write the course", "write home"}
-    assert len(probes) == 8 and all(probes[name] != "done" for name in set(probes) - writes), probes
+    assert len(probes) == 9 and all(probes[name] != "done" for name in set(probes) - writes), probes
     assert not (course / "hacked.txt").exists() and not (Path.home() / "hacked.txt").exists()
 
 

@@ -16,7 +16,9 @@ def test_default_profiles(profile_env, monkeypatch):
 def test_convolutional_lectures_grade_on_a_subset(profile_env):
     profile_env("grade")
     assert active_profile("mlp1").description == "at most 3 epochs"
-    assert active_profile("cnn").description == "at most 2 epochs on the first 24,000 training images"
+    assert active_profile("cnn").description == "at most 1 epoch on the first 24,000 training images"
+    assert active_profile("pooling").description == "at most 1 epoch on the first 12,000 training images"
+    assert active_profile("mlp2").description == "at most 2 epochs"
     profile_env("smoke")
     assert active_profile("cnn") == PROFILES["smoke"]
 
