@@ -99,7 +99,8 @@ class GradeOneExecute(NbGraderPreprocessor):
                 result = run_on_cluster(task, address)
             else:
                 result = run_task(task)
-        except Exception as error:  # a refusing worker, a lost scheduler: the reason, not a traceback
+        except Exception as error:  # a refusing worker, a lost scheduler: the reason (the traceback: the log)
+            self.log.error("The notebook was not executed", exc_info=True)
             result = None
             problem = str(error).splitlines()[0] if str(error) else type(error).__name__
         finally:
