@@ -10,6 +10,7 @@ is replaced by Dask and its notebook graded again elsewhere.
 import hashlib
 import logging
 import os
+import signal
 from contextlib import contextmanager
 
 from course.grade_one import Task, fingerprint, kernel_threads, run_task, worker_problem
@@ -32,9 +33,15 @@ def grading_cluster(scheduler: str | None, workers: int | None):
         with Client(scheduler, timeout=CONNECT_TIMEOUT_S) as client:
             yield client
         return
-    with (LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                       memory_limit=0, silence_logs=logging.ERROR) as cluster,
-          Client(cluster) as client):
+    # Its worker processes inherit SIGINT ignored: Ctrl-C is the coordinator's to handle, and it
+    # closes the cluster (instead of a traceback from each worker on the terminal).
+    interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                               memory_limit=0, silence_logs=logging.ERROR)
+    finally:
+        signal.signal(signal.SIGINT, interrupt)
+    with cluster, Client(cluster) as client:
         yield client
 
 

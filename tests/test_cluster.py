@@ -101,14 +101,39 @@ def test_grading_on_a_dask_cluster_started_by_hand(tmp_path):
         stop(*reversed(processes))
 
 
+def executing_notebook(coordinator) -> psutil.Process:
+    """The process executing a notebook for `coordinator` (on a worker of its local cluster)."""
+    def mine(process):
+        try:
+            return (process.info["cmdline"] or [])[1:3] == ["-m", "course.grade_one"] and coordinator.pid in {
+                parent.pid for parent in process.parents()}
+        except psutil.Error:
+            return False
+
+    return wait_for(lambda: [p for p in psutil.process_iter(["cmdline"]) if mine(p)], what="a notebook executing")[0]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_everything_at_once_and_says_how_to_go_on(tmp_path):
+    course = scratch_course(tmp_path, ["alice"])
+    coordinator = start([sys.executable, "-m", "course.grade", "mlp1"], cwd=course)
+    try:
+        executing_notebook(coordinator)
+        os.killpg(coordinator.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+        output, _ = coordinator.communicate(timeout=60)
+        wait_for(lambda: not course_processes(str(course)), timeout=30, what="its processes to end")
+    finally:
+        stop(coordinator)
+    assert coordinator.returncode == 130
+    assert "run the same command again" in output and "Traceback" not in output, output[-3000:]
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_notebook_is_replaced_and_its_notebook_graded_once(tmp_path):
     course = scratch_course(tmp_path, ["alice"])
     coordinator = start([sys.executable, "-m", "course.grade", "mlp1", "--workers", "1"], cwd=course)
     try:
-        executing = wait_for(lambda: [p for p in psutil.process_iter(["cmdline"])
-                                      if (p.info["cmdline"] or [])[1:3] == ["-m", "course.grade_one"]],
-                             what="a notebook executing")[0]
+        executing = executing_notebook(coordinator)
         time.sleep(5)  # its kernel is training
         worker = executing.parent()
         worker.kill()
