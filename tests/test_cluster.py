@@ -169,3 +169,20 @@ def test_a_coordinator_killed_mid_run_loses_nothing_and_grades_each_notebook_onc
     again = {line.split()[1].split("/")[0] for line in run.stdout.splitlines() if line.startswith("graded ")}
     assert again == set(SCORES) - before
     assert report(course) == SCORES
+
+
+@pytest.mark.slow
+def test_a_notebook_handed_in_again_while_it_is_graded_is_graded_anew(tmp_path):
+    course = scratch_course(tmp_path, ["alice"])
+    notebook = course / "submitted" / "alice" / "mlp1" / "mlp1.ipynb"
+    coordinator = start([sys.executable, "-m", "course.grade", "mlp1"], cwd=course)
+    try:
+        executing_notebook(coordinator)
+        shutil.copy(COURSE / "submitted" / "chris" / "mlp1" / "mlp1.ipynb", notebook)  # chris's mistake
+        output, _ = coordinator.communicate(timeout=600)
+    finally:
+        stop(coordinator)
+    assert coordinator.returncode == 1 and "NOT GRADED alice/mlp1: handed in again" in output, output[-3000:]
+    assert "alice" not in json.loads((course / STATE).read_text())["mlp1"]
+    run = grade(course, "mlp1")
+    assert run.returncode == 0 and report(course) == {"alice": "7"}, run.stdout[-3000:] + run.stderr[-3000:]
