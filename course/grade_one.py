@@ -181,7 +181,9 @@ def run_task(task: Task) -> Result:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         notebook.write_text(task.notebook, "utf-8")
-        env = dict(environment(sandbox), **task.settings, NBGRADER_EXECUTION="autograde")
+        # The coordinator's settings, never this worker's own (a COURSE_PROFILE left in its shell, say).
+        env = {key: value for key, value in environment(sandbox).items() if key not in SETTINGS}
+        env.update(task.settings, COURSE_SANDBOX="on" if sandbox else "off", NBGRADER_EXECUTION="autograde")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         threads = str(int(task.settings.get("COURSE_KERNEL_THREADS") or DEFAULT_KERNEL_THREADS))
         env.update(COURSE_KERNEL_THREADS=threads, OMP_NUM_THREADS=threads)

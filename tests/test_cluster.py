@@ -11,12 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import psutil
 import pytest
 from test_grading import COURSE, grade
 
 from course.coordinator import STATE
-from course.grade_one import fingerprint, worker_problem
+from course.grade_one import Task, fingerprint, run_task, worker_problem
 
 BIN = Path(sys.executable).parent
 # mlp1 scores of the demo class (see test_grading.EXPECTED_LOST).
@@ -68,6 +69,18 @@ def course_processes(marker: str) -> list:
         except psutil.Error:
             pass
     return found
+
+
+@pytest.mark.slow
+def test_a_worker_grades_with_the_coordinators_settings_not_its_own(monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "full")  # left in the worker's shell
+    monkeypatch.setenv("COURSE_SEED", "7")
+    cell = nbformat.v4.new_code_cell("import os; print(os.environ['COURSE_PROFILE'], os.environ.get('COURSE_SEED'))")
+    task = Task(name="alice/mlp1", assignment="mlp1", notebook=nbformat.writes(nbformat.v4.new_notebook(cells=[cell])),
+                files={"data.txt": b"x"}, settings={"COURSE_PROFILE": "smoke"}, timeout=120)
+    result = run_task(task)
+    assert result.problem is None, result.log
+    assert nbformat.reads(result.notebook, as_version=4).cells[0].outputs[0].text == "smoke None\n"
 
 
 def test_a_worker_refuses_what_it_cannot_grade_as_the_coordinator_would():
