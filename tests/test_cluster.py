@@ -127,21 +127,6 @@ def executing_notebook(coordinator) -> psutil.Process:
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_everything_at_once_and_says_how_to_go_on(tmp_path):
-    course = scratch_course(tmp_path, ["alice"])
-    coordinator = start([sys.executable, "-m", "course.grade", "mlp1"], cwd=course)
-    try:
-        executing_notebook(coordinator)
-        os.killpg(coordinator.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
-        output, _ = coordinator.communicate(timeout=60)
-        wait_for(lambda: not course_processes(str(course)), timeout=30, what="its processes to end")
-    finally:
-        stop(coordinator)
-    assert coordinator.returncode == 130
-    assert "run the same command again" in output and "Traceback" not in output, output[-3000:]
-
-
-@pytest.mark.slow
 def test_a_worker_killed_mid_notebook_is_replaced_and_its_notebook_graded_once(tmp_path):
     course = scratch_course(tmp_path, ["alice"])
     coordinator = start([sys.executable, "-m", "course.grade", "mlp1", "--workers", "1"], cwd=course)
