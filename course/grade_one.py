@@ -65,8 +65,8 @@ class Result:
     worker: str  # the host that ran it
 
 
-def kernel_threads() -> int:
-    return int(os.environ.get("COURSE_KERNEL_THREADS") or DEFAULT_KERNEL_THREADS)
+def kernel_threads(env=os.environ) -> int:
+    return int(env.get("COURSE_KERNEL_THREADS") or DEFAULT_KERNEL_THREADS)
 
 
 def settings() -> dict:
@@ -185,7 +185,7 @@ def run_task(task: Task) -> Result:
         env = {key: value for key, value in environment(sandbox).items() if key not in SETTINGS}
         env.update(task.settings, COURSE_SANDBOX="on" if sandbox else "off", NBGRADER_EXECUTION="autograde")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        threads = str(int(task.settings.get("COURSE_KERNEL_THREADS") or DEFAULT_KERNEL_THREADS))
+        threads = str(kernel_threads(task.settings))
         env.update(COURSE_KERNEL_THREADS=threads, OMP_NUM_THREADS=threads)
         command = [sys.executable, "-m", "course.grade_one", str(notebook), str(workdir), str(executed)]
         with log.open("w", encoding="utf-8") as out:
