@@ -38,7 +38,8 @@ def measure(notebook: Path, profile: str, seed: int, models: list) -> dict:
     ))
     assignment = notebook.parent.name
     task = Task(name=f"calibration/{assignment}", assignment=assignment, notebook=nbformat.writes(nb), files={},
-                settings=dict(settings(), COURSE_PROFILE=profile, COURSE_SEED=str(seed)), timeout=3600)
+                settings=dict(settings(), COURSE_PROFILE=profile, COURSE_SEED=str(seed)), timeout=3600,
+                verify=False)
     result = run_task(task)  # exactly as grading runs a notebook
     if result.problem:
         raise RuntimeError(f"{notebook} could not run under seed {seed}: {result.problem}\n{result.log[-3000:]}")

@@ -3,6 +3,7 @@ expected and what was found. Checks return None, so a test cell's last expressio
 a number (nbgrader would take a number as partial credit).
 """
 
+import functools
 import json
 import math
 from importlib import resources
@@ -10,8 +11,11 @@ from importlib import resources
 import numpy as np
 
 from course.data import load_fashion_mnist
-from course.profiles import active_profile, installed_profile
 
+# One reading of the dataset per process: every check compares with the same arrays.
+dataset = functools.cache(load_fashion_mnist)
+
+TRAIN_IMAGES = 60000
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 # The lecture's learning-curve figure: the lines of its left and right subplots.
 LEARNING_CURVES = (("loss", "val_loss"), ("accuracy", "val_accuracy"))
@@ -86,19 +90,22 @@ def check_layers(model, expected: list) -> None:
         )
 
 
-def check_history(result, **stated) -> None:
-    """`result` is what `model.fit(...)` returned, and every epoch the grading budget allowed ran.
+def check_history(result, profile, **stated) -> None:
+    """`result` describes what `model.fit(...)` returned (course.handover.describe), and every epoch
+    the grading budget (`profile`) allowed ran.
 
     `stated` holds the `fit` settings the task states (`epochs=30, batch_size=64,
     validation_split=0.2`) where the student writes the call; a given cell, which grading runs as
     it is, states none.
     """
-    if not (hasattr(result, "history") and hasattr(result, "params")):
+    if not isinstance(result, dict) or result.get("kind") != "history":
+        found = result.get("kind") if isinstance(result, dict) else type(result).__name__
         fail(
-            f"result が model.fit(...) の戻り値ではありません ({type(result).__name__})。",
-            f"result should be what model.fit(...) returns, found a {type(result).__name__}.",
+            f"result が model.fit(...) の戻り値ではありません ({found})。",
+            f"result should be what model.fit(...) returns, found a {found}.",
         )
-    keys = sorted(result.history)
+    history = result["history"] if isinstance(result["history"], dict) else {}
+    keys = sorted(history)
     if keys != sorted(HISTORY_KEYS):
         fail(
             f"result.history のキーが違います: 期待 {sorted(HISTORY_KEYS)}、実際 {keys}。"
@@ -106,23 +113,15 @@ def check_history(result, **stated) -> None:
             f"result.history keys: expected {sorted(HISTORY_KEYS)}, found {keys} "
             "(did you pass metrics=['accuracy'] and validation_split?).",
         )
-    profile = installed_profile()
-    requested = getattr(result, "requested", None)
-    if profile is None:
-        profile = active_profile()
+    requested = result.get("requested")
+    if not isinstance(requested, dict):
         if profile.capped:
             fail(
-                "採点用のエポック上限が有効ではありません (採点環境の問題です)。",
-                f"The {profile.name} profile's fit cap is not installed: grade with nbgrader and "
-                "this course's nbgrader_config.py.",
+                "result がこのノートブックの model.fit(...) の戻り値ではありません。",
+                "result was not returned by model.fit(...) in this notebook.",
             )
         # Outside a grading kernel: only the epochs can be told from the history.
-        requested = requested or {"epochs": result.params["epochs"]}
-    elif requested is None:
-        fail(
-            "result がこのノートブックの model.fit(...) の戻り値ではありません。",
-            "result was not returned by model.fit(...) in this notebook.",
-        )
+        requested = {"epochs": (result.get("params") or {}).get("epochs")}
     for setting, value in stated.items():
         found = requested.get(setting)
         if found != value:
@@ -130,13 +129,76 @@ def check_history(result, **stated) -> None:
                 f"{setting} が違います: 期待 {value}、実際 {found}",
                 f"{setting}: expected {value}, found {found}.",
             )
-    expected_run = profile.epochs_run(requested["epochs"])
-    lengths = {key: len(values) for key, values in result.history.items()}
-    if result.params["epochs"] != expected_run or set(lengths.values()) != {expected_run}:
+    expected_run = profile.epochs_run(requested.get("epochs") or 0)
+    lengths = {key: len(values) for key, values in history.items()}
+    if set(lengths.values()) != {expected_run}:
         fail(
             f"学習が最後まで実行されていません: {expected_run} エポック分の記録が必要ですが {lengths} でした。",
             f"Training did not run every epoch: expected {expected_run} values per key, found {lengths}.",
         )
+
+
+def training_steps(requested: dict, profile, samples: int = TRAIN_IMAGES) -> int:
+    """The optimizer steps a capped `fit` on the training images runs for these settings."""
+    samples = min(samples, profile.max_train_samples or samples)
+    kept = math.floor(samples * (1.0 - (requested.get("validation_split") or 0.0)))
+    return profile.epochs_run(requested["epochs"]) * math.ceil(kept / (requested.get("batch_size") or 32))
+
+
+def check_trained(model, result, profile) -> None:
+    """The model's own optimizer took the steps of the `fit` that returned `result`, once: its
+    weights come from that training, not from another run or from none."""
+    requested = result.get("requested") if isinstance(result, dict) else None
+    if not isinstance(requested, dict) or not isinstance(requested.get("epochs"), int):
+        return  # check_history has said why
+    expected = training_steps(requested, profile)
+    found = int(model.optimizer.iterations.numpy()) if model.optimizer is not None else 0
+    if found != expected:
+        fail(
+            f"モデルの学習のステップ数が違います: 期待 {expected:,}、実際 {found:,}。"
+            "model.fit(...) を 1 回だけ、x_train 全体で実行してください。",
+            f"The model's optimizer ran {found:,} steps, but this fit runs {expected:,}: train it with "
+            "one model.fit(...) on the whole of x_train.",
+        )
+
+
+# What the lecture's compile(...) gives: loss, optimizer class, metrics.
+LECTURE_COMPILE = {"loss": "categorical_crossentropy", "optimizer": "Adam", "metrics": ["accuracy"]}
+
+
+def _loss_name(loss) -> str:
+    """'categorical_crossentropy' for that string or for keras.losses.CategoricalCrossentropy()."""
+    if isinstance(loss, dict):
+        loss = loss.get("class_name") or loss.get("config", {}).get("name")
+    name = str(loss)
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_").lower()
+
+
+def _metric_names(metrics) -> list:
+    names = []
+    for metric in metrics if isinstance(metrics, list) else [metrics]:
+        if isinstance(metric, dict):
+            metric = metric.get("config", {}).get("name") or metric.get("class_name")
+        names.append(str(metric))
+    return names
+
+
+def check_compile(model, loss: str, optimizer: str, metrics: list) -> None:
+    """The model was compiled as the lecture does: `compile(loss=..., optimizer=..., metrics=...)`."""
+    config = model.get_compile_config() if model.compiled else None
+    if not config:
+        fail("モデルが compile されていません。", "The model was not compiled: call model.compile(...).")
+    found = {
+        "loss": _loss_name(config.get("loss")),
+        "optimizer": type(model.optimizer).__name__,
+        "metrics": _metric_names(config.get("metrics")),
+    }
+    for setting, want in (("loss", loss), ("optimizer", optimizer), ("metrics", metrics)):
+        if found[setting] != want:
+            fail(
+                f"compile の {setting} が違います: 期待 {want!r}、実際 {found[setting]!r}",
+                f"compile(...) {setting}: expected {want!r}, found {found[setting]!r}.",
+            )
 
 
 def _thresholds() -> dict:
@@ -165,7 +227,7 @@ def threshold(assignment: str, model_name: str, profile) -> float:
 def _test_set(model) -> tuple:
     """The 10,000 test images, freshly loaded and scaled to [0, 1] as the lecture does, shaped to
     the model's input, and their labels: the student's own data is not used."""
-    (_, _), (x_test, y_test) = load_fashion_mnist()
+    (_, _), (x_test, y_test) = dataset()
     input_shape = tuple(model.inputs[0].shape[1:])
     if math.prod(input_shape) != 28 * 28:
         fail(
@@ -229,18 +291,36 @@ def check_misclassified(indices, model) -> None:
         )
 
 
-def check_test_accuracy(model, assignment: str, model_name: str = "model") -> None:
-    """The model's recomputed test accuracy reaches the active profile's threshold."""
-    profile = installed_profile() or active_profile(assignment)
+def check_test_accuracy(model, assignment: str, model_name: str, profile) -> float:
+    """The model's recomputed test accuracy reaches `profile`'s threshold; returns it."""
     limit = threshold(assignment, model_name, profile)
     accuracy = measure_test_accuracy(model)
-    print(f"test accuracy {accuracy:.4f} (threshold {limit:.3f}, profile {profile.name})")
     if accuracy < limit:
         fail(
             f"テストデータでの正解率 {accuracy:.4f} が基準 {limit:.3f} に届きません。"
             "前処理・モデル・学習を見直してください。",
             f"Test accuracy {accuracy:.4f} is below the threshold {limit:.3f} "
             f"({profile.name} profile): check the preprocessing, the model and the training.",
+        )
+    return accuracy
+
+
+def check_digest(name: str, described, expected: np.ndarray, expected_digest: str) -> None:
+    """`described` (an array as course.handover.describe gives it) holds `expected`'s values, whose
+    digest (course.handover.digest) is `expected_digest`."""
+    if not isinstance(described, dict) or described.get("kind") != "array":
+        fail(f"{name} が配列ではありません。", f"{name} should be a NumPy array.")
+    shape = tuple(described["shape"])
+    if shape != expected.shape:
+        fail(
+            f"{name} の形が違います: 期待 {expected.shape}、実際 {shape}",
+            f"{name} should have shape {expected.shape}, found {shape}.",
+        )
+    if described["digest"] != expected_digest:
+        fail(
+            f"{name} の値が違います (最小 {described['min']}、最大 {described['max']})。",
+            f"{name} has other values than expected: min {described['min']}, max {described['max']} "
+            f"(expected min {expected.min():g}, max {expected.max():g}).",
         )
 
 
@@ -260,10 +340,10 @@ def check_array(name: str, actual, expected: np.ndarray) -> None:
         fail(f"{name} の値が違います。", f"{name} has other values than expected.\nexpected:\n{want}\nfound:\n{got}")
 
 
-# Random cases on which a student's NumPy layer must agree with Keras's: (height, width, kernel
-# height, kernel width, stride, padding), square kernels and others. 'same' only with stride 1
-# and odd sizes, where it pads (size - 1) / 2 zeros on either side, as the lecture shows; Keras
-# pads unevenly otherwise.
+# Cases on which a student's NumPy layer must agree with Keras's: (height, width, kernel height,
+# kernel width, stride, padding), square kernels and others. 'same' only with stride 1 and odd
+# sizes, where it pads (size - 1) / 2 zeros on either side, as the lecture shows; Keras pads
+# unevenly otherwise. The values are drawn when the notebook is graded (course.expected).
 CONVOLUTION_CASES = [(6, 6, 3, 3, 1, "valid"), (7, 5, 3, 3, 2, "valid"), (8, 9, 2, 2, 1, "valid"),
                      (9, 7, 4, 4, 3, "valid"), (5, 8, 1, 1, 2, "valid"), (6, 6, 3, 3, 1, "same"),
                      (7, 9, 5, 5, 1, "same"), (6, 7, 2, 3, 1, "valid"), (8, 7, 3, 1, 2, "valid"),
@@ -278,56 +358,96 @@ def _one_image(layer, image) -> np.ndarray:
     return np.asarray(layer(batch))[0, :, :, 0]
 
 
-def check_convolution(convolve) -> None:
-    """`convolve(image, kernel, stride=..., padding=...)` agrees with `keras.layers.Conv2D`."""
+def convolution_cases(rng) -> list:
+    return [{"args": [rng.integers(-4, 5, (h, w)).tolist(), rng.integers(-2, 3, (kh, kw)).tolist()],
+             "kwargs": {"stride": stride, "padding": padding}} for h, w, kh, kw, stride, padding in CONVOLUTION_CASES]
+
+
+def pooling_cases(rng) -> list:
+    return [{"args": [rng.integers(-9, 10, (h, w)).tolist(), size, stride]} for h, w, size, stride in POOLING_CASES]
+
+
+def keras_convolution(image, kernel, stride=1, padding="valid") -> np.ndarray:
+    """What `keras.layers.Conv2D` computes for one image and one kernel."""
     import keras
 
-    rng = np.random.default_rng(2024)
-    for height, width, kernel_h, kernel_w, stride, padding in CONVOLUTION_CASES:
-        image = rng.integers(-4, 5, (height, width)).astype(float)
-        kernel = rng.integers(-2, 3, (kernel_h, kernel_w)).astype(float)
-        # A zeros initializer draws no random numbers: later models train as if this check had not run.
-        layer = keras.layers.Conv2D(1, (kernel_h, kernel_w), strides=stride, padding=padding, use_bias=False,
-                                    kernel_initializer="zeros")
-        layer.build((1, height, width, 1))
-        layer.set_weights([kernel[:, :, None, None]])
-        call = f"convolve(image {height}×{width}, kernel {kernel_h}×{kernel_w}, stride={stride}, padding={padding!r})"
-        check_array(call, convolve(image, kernel, stride=stride, padding=padding), _one_image(layer, image))
+    kernel = np.asarray(kernel, float)
+    # A zeros initializer draws no random numbers: later models train as if this had not run.
+    layer = keras.layers.Conv2D(1, kernel.shape, strides=stride, padding=padding, use_bias=False,
+                                kernel_initializer="zeros")
+    layer.build((1, *np.shape(image), 1))
+    layer.set_weights([kernel[:, :, None, None]])
+    return _one_image(layer, image)
 
 
-def check_pooling(pool, kind: str) -> None:
-    """`pool(feature_map, pool_size, stride)` agrees with Keras's MaxPooling2D or AveragePooling2D."""
-    import keras
+def keras_pooling(kind: str):
+    """What Keras's MaxPooling2D or AveragePooling2D computes for one feature map."""
+    def pool(feature_map, size, stride):
+        import keras
 
-    layer_class = {"max": keras.layers.MaxPooling2D, "average": keras.layers.AveragePooling2D}[kind]
-    rng = np.random.default_rng(2024)
-    for height, width, size, stride in POOLING_CASES:
-        feature_map = rng.integers(-9, 10, (height, width)).astype(float)
-        expected = _one_image(layer_class(pool_size=size, strides=stride), feature_map)
-        call = f"{pool.__name__}(feature map {height}×{width}, pool_size={size}, stride={stride})"
-        check_array(call, pool(feature_map, size, stride), expected)
+        layer_class = {"max": keras.layers.MaxPooling2D, "average": keras.layers.AveragePooling2D}[kind]
+        return _one_image(layer_class(pool_size=size, strides=stride), feature_map)
+    return pool
+
+
+def _call_text(function: str, case: dict) -> str:
+    """`convolve(image 6×6, kernel 3×3, stride=1, padding='valid')`: a call, arrays by their shape."""
+    names = {"convolve": ("image", "kernel"), "max_pool": ("feature map",), "average_pool": ("feature map",)}
+    args = []
+    for i, value in enumerate(case["args"]):
+        if isinstance(value, list):
+            shape = np.shape(value)
+            label = names.get(function, ())[i] if i < len(names.get(function, ())) else "array"
+            args.append(f"{label} {'×'.join(map(str, shape))}")
+        else:
+            args.append({1: "pool_size", 2: "stride"}.get(i, "") + "=" + repr(value) if function.endswith("pool")
+                        else repr(value))
+    args += [f"{key}={value!r}" for key, value in case.get("kwargs", {}).items()]
+    return f"{function}({', '.join(args)})"
+
+
+def check_outputs(function: str, described, cases: list, reference) -> None:
+    """The student's `function`, called in the kernel on `cases`, gave what `reference` gives."""
+    if not isinstance(described, dict) or described.get("kind") != "outputs":
+        fail(f"{function} が関数ではありません。", f"{function} should be a function.")
+    outputs = described["outputs"]
+    if len(outputs) != len(cases):
+        fail(f"{function} の結果がそろっていません。", f"{function} was not called on every test input.")
+    for case, output in zip(cases, outputs, strict=True):
+        call = _call_text(function, case)
+        if "raised" in output:
+            fail(f"{call} でエラーになりました: {output['raised']}", f"{call} raised {output['raised']}")
+        expected = np.asarray(reference(*case["args"], **case.get("kwargs", {})), float)
+        try:
+            actual = np.asarray(output["output"], float)
+        except (TypeError, ValueError):
+            fail(f"{call} の結果が数の配列ではありません。", f"{call} should return an array of numbers.")
+        check_array(call, actual, expected)
 
 
 def check_learning_curves(fig, result) -> None:
     """The lecture's figure: two side-by-side subplots plotting result.history's loss curves
-    and accuracy curves, with those labels (checked on the figure's data, not its pixels)."""
-    if not hasattr(fig, "axes") or len(fig.axes) != 2:
-        found = len(fig.axes) if hasattr(fig, "axes") else type(fig).__name__
+    and accuracy curves, with those labels (checked on the figure's data, not its pixels).
+    `fig` and `result` as course.handover.describe gives them."""
+    axes = fig.get("axes") if isinstance(fig, dict) and fig.get("kind") == "figure" else None
+    if axes is None or len(axes) != 2:
+        found = len(axes) if axes is not None else "no figure"
         fail(
             f"fig にはグラフが 2 つ（plt.subplot(1, 2, 1) と (1, 2, 2)）必要です。実際: {found}",
             f"fig should hold 2 subplots (plt.subplot(1, 2, 1) and (1, 2, 2)), found {found}.",
         )
-    for i, (axes, labels) in enumerate(zip(fig.axes, LEARNING_CURVES, strict=True), 1):
-        lines = axes.get_lines()
-        found = tuple(line.get_label() for line in lines)
+    history = result.get("history", {}) if isinstance(result, dict) else {}
+    for i, (lines, labels) in enumerate(zip(axes, LEARNING_CURVES, strict=True), 1):
+        found = tuple(line["label"] for line in lines)
         if found != labels:
             fail(
                 f"{i} つ目のグラフの線のラベルが違います: 期待 {labels}、実際 {found}",
                 f"Subplot {i} should plot the lines {labels} (with label=...), found {found}.",
             )
         for line in lines:
-            key = line.get_label()
-            if not np.allclose(np.asarray(line.get_ydata(), float), result.history[key]):
+            key = line["label"]
+            values = np.asarray(line["y"], float)
+            if key not in history or values.shape != np.shape(history[key]) or not np.allclose(values, history[key]):
                 fail(
                     f"{i} つ目のグラフの {key} の線が result.history['{key}'] ではありません。",
                     f"Subplot {i}: the line {key!r} does not plot result.history[{key!r}].",

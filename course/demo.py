@@ -23,6 +23,7 @@ class Student:
     tampered_cells: dict = field(default_factory=dict)
 
 
+MLP_IMPORTS = "from keras.models import Sequential\nfrom keras.layers import Dense"
 DEMO_CLASS = {
     "mlp1": {
         "alice": Student("the reference solution"),
@@ -32,8 +33,16 @@ DEMO_CLASS = {
                                 ("y_test = to_categorical", "to_categorical")]},
         ),
         "chris": Student(
-            "softmax replaced by sigmoid in the output layer: same parameter count, visible tests pass",
-            answers={"model": [("activation='softmax'", "activation='sigmoid'")]},
+            "softmax replaced by sigmoid in the output layer: same parameter count, visible tests pass. Writes "
+            "the rest in other correct spellings: reshape(-1, 784) / 255.0, tf.keras, keras.Input first",
+            answers={"preprocessing": [("reshape(60000, 784) / 255", "reshape(-1, 784) / 255.0"),
+                                       ("reshape(10000, 784) / 255", "reshape(-1, 784) / 255.0")],
+                     "model": [(MLP_IMPORTS, "from tensorflow import keras"),
+                               ("model = Sequential()\nmodel.add(Dense(32, input_shape=(784,), activation='relu'))\n"
+                                "model.add(Dense(10, activation='softmax'))",
+                                "model = keras.Sequential([\n    keras.Input(shape=(784,)),\n"
+                                "    keras.layers.Dense(32, activation='relu'),\n"
+                                "    keras.layers.Dense(10, activation='sigmoid'),\n])")]},
         ),
         "dana": Student(
             "reshapes but forgets to divide by 255",
@@ -48,8 +57,15 @@ DEMO_CLASS = {
     "mlp2": {
         "alice": Student("the reference solution"),
         "bob": Student(
-            "puts Dropout after the second Dense layer: same parameter count, visible tests pass",
-            answers={"model_dropout": [
+            "puts Dropout after the second Dense layer: same parameter count, visible tests pass. Builds "
+            "model_128 with tf.keras and keras.Input, also correct",
+            answers={"model_128": [(
+                "model_128 = Sequential()\nmodel_128.add(Dense(128, input_shape=(784,), activation='relu'))\n"
+                "model_128.add(Dense(10, activation='softmax'))",
+                "import tensorflow as tf\n\nmodel_128 = tf.keras.Sequential([tf.keras.Input(shape=(784,)), "
+                "tf.keras.layers.Dense(128, activation='relu'),\n"
+                "                                 tf.keras.layers.Dense(10, activation='softmax')])")],
+                "model_dropout": [
                 ("model_dropout.add(Dropout(0.5))\nmodel_dropout.add(Dense(64, activation='relu'))",
                  "model_dropout.add(Dense(64, activation='relu'))\nmodel_dropout.add(Dropout(0.5))"),
             ]},
@@ -87,8 +103,16 @@ DEMO_CLASS = {
             )]},
         ),
         "dana": Student(
-            "gives the second conv layer 32 filters instead of 64",
-            answers={"model_two_conv": [("model_two_conv.add(Conv2D(filters=64",
+            "gives the second conv layer 32 filters instead of 64. Writes the rest in other correct spellings: "
+            "reshape(-1, 28, 28, 1) / 255.0, keras.Input first in the first model",
+            answers={"preprocessing": [(f"x_{split}.reshape(x_{split}.shape[0], 28, 28, 1) / 255",
+                                        f"x_{split}.reshape(-1, 28, 28, 1) / 255.0") for split in ("train", "test")],
+                     "model": [("model = Sequential()\nmodel.add(Conv2D(filters=32, kernel_size=3, strides=1,\n"
+                                "                 padding='same', input_shape=(28, 28, 1), activation='relu'))",
+                                "import keras\n\nmodel = Sequential()\nmodel.add(keras.Input(shape=(28, 28, 1)))\n"
+                                "model.add(Conv2D(filters=32, kernel_size=3, strides=1, padding='same', "
+                                "activation='relu'))")],
+                     "model_two_conv": [("model_two_conv.add(Conv2D(filters=64",
                                          "model_two_conv.add(Conv2D(filters=32")]},
         ),
         "emi": Student(
@@ -109,8 +133,14 @@ DEMO_CLASS = {
             answers={"max_pool": [("if stride is None:\n        stride = pool_size", "stride = pool_size")]},
         ),
         "dana": Student(
-            "builds the book's convnet with padding='same'",
-            answers={"model_valid": [("(3, 3), activation='relu'", "(3, 3), padding='same', activation='relu'")]},
+            "builds the book's convnet with padding='same'. Builds model_pool with tf.keras and keras.Input, also "
+            "correct",
+            answers={"model_pool": [(
+                "model_pool = Sequential()\nmodel_pool.add(Conv2D(filters=32, kernel_size=3, strides=1,\n"
+                "                      padding='same', input_shape=(28, 28, 1), activation='relu'))",
+                "import tensorflow as tf\n\nmodel_pool = tf.keras.Sequential([tf.keras.Input(shape=(28, 28, 1))])\n"
+                "model_pool.add(tf.keras.layers.Conv2D(32, 3, padding='same', activation='relu'))")],
+                "model_valid": [("(3, 3), activation='relu'", "(3, 3), padding='same', activation='relu'")]},
         ),
         "emi": Student(
             "lists the images the model got right instead of the wrong ones",

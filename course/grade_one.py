@@ -15,14 +15,17 @@ dataset) refuses the task with its reason.
     python -m course.grade_one NOTEBOOK FOLDER   # what run_task starts: execute NOTEBOOK in FOLDER
 """
 
+import contextlib
 import ctypes
 import dataclasses
 import functools
 import hashlib
 import importlib.metadata
+import json
 import logging
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -54,6 +57,7 @@ class Task:
     settings: dict  # SETTINGS, as the coordinator has them
     timeout: float = NOTEBOOK_TIMEOUT_S  # wall seconds for the whole notebook
     fingerprint: dict = dataclasses.field(default_factory=dict)  # the coordinator's; {} to skip the check
+    verify: bool = True  # False: no verifier (calibration runs the reference notebook, before thresholds exist)
 
 
 @dataclasses.dataclass
@@ -188,6 +192,7 @@ def run_task(task: Task) -> Result:
         threads = str(kernel_threads(task.settings))
         env.update(COURSE_KERNEL_THREADS=threads, OMP_NUM_THREADS=threads)
         command = [sys.executable, "-m", "course.grade_one", str(notebook), str(workdir), str(executed)]
+        command += [] if task.verify else ["--no-verify"]
         with log.open("w", encoding="utf-8") as out:
             # Its own session: at the time limit, it and the sandboxed kernel it started go together.
             # In the scratch folder: `-m` puts the working folder first on sys.path, and a worker's
@@ -216,28 +221,144 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
+def _write_new(path: Path, text: str) -> None:
+    """Write a file the kernel cannot have prepared: whatever is at `path` (a link to one of this
+    machine's files, say) is removed first, and a new file is made without following links."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError:  # a folder: the cell gets no inputs, and its checks say so
+        return
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def _take(handover: Path, target: Path | None) -> None:
+    """Move what a cell handed over out of the kernel's reach: the folder is renamed away at once
+    (a link is moved, never followed), then each regular file's content is copied into `target`,
+    a new file that no descriptor the kernel still holds can reach. None: discard it."""
+    away = Path(tempfile.mkdtemp(dir=handover.parent.parent)) / "taken"
+    try:
+        os.rename(handover, away)
+    except FileNotFoundError:
+        return
+    if target is not None and away.is_dir() and not away.is_symlink():
+        target.mkdir(parents=True, exist_ok=True)
+        for entry in os.scandir(away):
+            if entry.is_file(follow_symlinks=False) and re.fullmatch(r"\w+\.(keras|json)", entry.name):
+                descriptor = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+                with os.fdopen(descriptor, "rb") as source, (target / entry.name).open("wb") as copy:
+                    shutil.copyfileobj(source, copy)
+    shutil.rmtree(away.parent, ignore_errors=True)
+
+
+def executor(assignment: str, workdir: Path, verify_dir: Path, **kwargs):
+    """nbgrader's Execute, which also gives each test cell the inputs drawn for it and takes what
+    the cell handed over out of the kernel's reach as the cell ends (course.handover)."""
+    import secrets
+
+    import numpy as np
+    from nbgrader.preprocessors import Execute
+
+    from course.expected import EXPECTED, inputs_for
+    from course.handover import FOLDER, INPUTS
+
+    test_cells = EXPECTED.get(assignment, {})
+    rng = np.random.default_rng(secrets.randbits(64))
+
+    def grade_id(cell):
+        return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+    class HandOverExecute(Execute):
+        def on_cell_execute(self, cell, cell_index):
+            _take(workdir / FOLDER, None)  # nothing the notebook left there counts
+            if grade_id(cell) in test_cells:
+                inputs = json.dumps(inputs_for(assignment, grade_id(cell), rng))
+                (verify_dir / "inputs" / f"{grade_id(cell)}.json").write_text(inputs, "utf-8")
+                _write_new(workdir / INPUTS, inputs)
+
+        def on_cell_executed(self, **kwargs):
+            super().on_cell_executed(**kwargs)
+            cell = kwargs["cell"]
+            target = verify_dir / "handed" / grade_id(cell) if grade_id(cell) in test_cells else None
+            _take(workdir / FOLDER, target)
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                os.unlink(workdir / INPUTS)
+
+    return HandOverExecute(**kwargs)
+
+
+def start_verifier(assignment: str, verify_dir: Path, sandbox: bool):
+    """course.verify, started now so that it imports Keras while the notebook runs; in the sandbox,
+    seeing only the course's environment and `verify_dir` (read-only)."""
+    from course.sandbox import sandbox_command
+
+    home = verify_dir.parent / "verifier"
+    home.mkdir()
+    (verify_dir / "inputs").mkdir(parents=True)
+    command = [sys.executable, "-m", "course.verify", assignment, str(verify_dir)]
+    if sandbox:
+        command = sandbox_command(command, home, home, readonly=(verify_dir,))
+    return subprocess.Popen(command, cwd=home, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def apply_verdicts(nb, verdicts: dict) -> None:
+    """A test cell the verifier failed gets an error output with the reason, as if the cell had
+    raised it: nbgrader then scores it 0 and the feedback shows why. A cell that already failed
+    keeps its own error."""
+    import nbformat
+
+    for cell in nb.cells:
+        reason = verdicts.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
+        if reason and cell.cell_type == "code" and not any(o.output_type == "error" for o in cell.outputs):
+            cell.outputs.append(nbformat.v4.new_output(
+                "error", ename="AssertionError", evalue=reason, traceback=[f"AssertionError: {reason}"]))
+
+
 def main(argv=None) -> int:
     import nbformat
     from jupyter_client.manager import AsyncKernelManager
-    from nbgrader.preprocessors import Execute
 
+    from course.expected import EXPECTED
     from course.profiles import KERNEL_ARGS
     from course.sandbox import SandboxedKernelManager
+    from course.verify import MARKER
 
     die_with_parent()
-    notebook, workdir, executed = (Path(arg) for arg in (argv or sys.argv[1:]))
+    args = argv or sys.argv[1:]
+    notebook, workdir, executed = (Path(arg) for arg in args[:3])
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     sandbox = os.environ.get("COURSE_SANDBOX") != "off"
-    execute = Execute(
-        kernel_manager_class=SandboxedKernelManager if sandbox else AsyncKernelManager,
-        # A training cell under the grade profile takes seconds to a minute; the lecture's full
-        # epochs on a CPU take minutes. nbgrader's default 30 s would fail a correct submission.
-        timeout=int(os.environ.get("COURSE_CELL_TIMEOUT_S", "600")),
-        extra_arguments=KERNEL_ARGS,
-    )
-    execute.log = logging.getLogger("course.grade_one")
-    nb = nbformat.read(notebook, as_version=4)
-    nb, _ = execute.preprocess(nb, {"metadata": {"path": str(workdir)}})
+    assignment = workdir.name
+    verify_dir = workdir.parent / "verify"
+    verify = assignment in EXPECTED and "--no-verify" not in args
+    verifier = start_verifier(assignment, verify_dir, sandbox) if verify else None
+    try:
+        execute = executor(
+            assignment, workdir, verify_dir,
+            kernel_manager_class=SandboxedKernelManager if sandbox else AsyncKernelManager,
+            # A training cell under the grade profile takes seconds to a minute; the lecture's full
+            # epochs on a CPU take minutes. nbgrader's default 30 s would fail a correct submission.
+            timeout=int(os.environ.get("COURSE_CELL_TIMEOUT_S", "600")),
+            extra_arguments=KERNEL_ARGS,
+        )
+        execute.log = logging.getLogger("course.grade_one")
+        nb = nbformat.read(notebook, as_version=4)
+        nb, _ = execute.preprocess(nb, {"metadata": {"path": str(workdir)}})
+        if verifier is not None:
+            start = time.monotonic()
+            out, _ = verifier.communicate("\n")
+            lines = [line for line in out.splitlines() if line.startswith(MARKER)]
+            verdicts = json.loads(lines[-1][len(MARKER):]) if lines else {}
+            if "verdicts" not in verdicts:
+                raise RuntimeError(f"VerifierError: {verdicts.get('error', f'exit code {verifier.returncode}')}")
+            execute.log.info("verified in %.1f s: %s", time.monotonic() - start, verdicts["measured"])
+            apply_verdicts(nb, verdicts["verdicts"])
+    finally:
+        if verifier is not None and verifier.poll() is None:
+            verifier.kill()
     nbformat.write(nb, executed)
     return 0
 

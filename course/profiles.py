@@ -142,6 +142,17 @@ def installed_profile() -> Profile | None:
     return getattr(_fit_class().fit, "course_profile", None)
 
 
+def use_kernel_threads() -> None:
+    """TensorFlow on COURSE_KERNEL_THREADS threads: several kernels side by side, each on its share
+    of the cores."""
+    import tensorflow as tf
+
+    threads = os.environ.get("COURSE_KERNEL_THREADS")
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+
+
 def prepare_kernel() -> None:
     """Run at the start of a grading kernel: capped fit, deterministic ops, fixed seeds.
 
@@ -152,10 +163,7 @@ def prepare_kernel() -> None:
     import tensorflow as tf
     from IPython import get_ipython
 
-    threads = os.environ.get("COURSE_KERNEL_THREADS")
-    if threads:  # several kernels side by side, each on its share of the cores
-        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+    use_kernel_threads()
     profile = active_profile(Path.cwd().name)
     install_fit_cap(profile)
     if profile.capped:

@@ -52,8 +52,9 @@ def _readable_paths() -> list:
     return sorted({p.resolve() for p in paths if p.exists()})
 
 
-def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path) -> list:
-    """`kernel_cmd` wrapped so that it runs in the sandbox, in `workdir`."""
+def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly: tuple = ()) -> list:
+    """`kernel_cmd` wrapped so that it runs in the sandbox, in `workdir`, seeing the `readonly`
+    folders too."""
     missing = missing_tools()
     if missing:
         raise SandboxUnavailable(
@@ -74,7 +75,7 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path) -> list:
     if home != "/":
         # An empty home of its own, so that Keras, IPython and matplotlib find it writable.
         command += ["--tmpfs", home]
-    for path in _readable_paths():
+    for path in _readable_paths() + list(readonly):
         command += ["--ro-bind", str(path), str(path)]
     command += ["--bind", str(runtime_dir), str(runtime_dir),
                 "--bind", str(workdir), str(workdir), "--chdir", str(workdir),

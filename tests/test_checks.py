@@ -5,17 +5,25 @@ from conftest import mlp, tiny_data
 
 from course.checks import (
     LEARNING_CURVES,
+    LECTURE_COMPILE,
     check_array,
-    check_convolution,
+    check_compile,
     check_history,
     check_layers,
     check_misclassified,
-    check_pooling,
+    check_outputs,
     check_test_accuracy,
     check_test_score,
+    check_trained,
+    convolution_cases,
+    keras_convolution,
+    keras_pooling,
     measure_test_accuracy,
+    pooling_cases,
+    training_steps,
 )
 from course.data import load_fashion_mnist
+from course.handover import describe, digest
 from course.profiles import PROFILES, Profile, install_fit_cap
 
 MLP1_LAYERS = [
@@ -63,18 +71,21 @@ def fitted(epochs=3, **fit_args):
     return mlp().fit(x, y, epochs=epochs, verbose=0, **fit_args)
 
 
-def test_history_of_the_lecture_fit_passes(profile_env):
-    check_history(fitted(validation_split=0.2), epochs=3)
+FULL, GRADE, SMOKE = PROFILES["full"], PROFILES["grade"], PROFILES["smoke"]
 
 
-def test_history_without_validation_fails(profile_env):
+def test_history_of_the_lecture_fit_passes():
+    check_history(describe(fitted(validation_split=0.2)), FULL, epochs=3)
+
+
+def test_history_without_validation_fails():
     with pytest.raises(AssertionError, match="val_accuracy"):
-        check_history(fitted(), epochs=3)
+        check_history(describe(fitted()), FULL, epochs=3)
 
 
-def test_history_with_other_epochs_fails(profile_env):
+def test_history_with_other_epochs_fails():
     with pytest.raises(AssertionError, match="epochs: expected 30, found 3"):
-        check_history(fitted(validation_split=0.2), epochs=30)
+        check_history(describe(fitted(validation_split=0.2)), FULL, epochs=30)
 
 
 @pytest.mark.parametrize(
@@ -85,48 +96,80 @@ def test_history_with_other_epochs_fails(profile_env):
         ({"batch_size": 64, "validation_split": 0.1}, "validation_split: expected 0.2, found 0.1"),
     ],
 )
-def test_fit_settings_the_task_states_are_checked(profile_env, restore_fit, fit_args, message):
-    install_fit_cap(PROFILES["full"])
-    check_history(fitted(batch_size=64, validation_split=0.2), epochs=3, batch_size=64, validation_split=0.2)
+def test_fit_settings_the_task_states_are_checked(restore_fit, fit_args, message):
+    install_fit_cap(FULL)
+    stated = {"epochs": 3, "batch_size": 64, "validation_split": 0.2}
+    check_history(describe(fitted(batch_size=64, validation_split=0.2)), FULL, **stated)
     with pytest.raises(AssertionError, match=message):
-        check_history(fitted(**fit_args), epochs=3, batch_size=64, validation_split=0.2)
+        check_history(describe(fitted(**fit_args)), FULL, **stated)
 
 
-def test_a_given_fit_shortened_by_the_student_passes_when_every_budgeted_epoch_ran(profile_env, restore_fit):
-    profile_env("grade")
-    install_fit_cap(PROFILES["grade"])
-    check_history(fitted(epochs=50, validation_split=0.2))  # what grading runs: capped to 3
-    check_history(fitted(epochs=2, validation_split=0.2))  # shortened: every epoch asked for ran
+def test_a_given_fit_shortened_by_the_student_passes_when_every_budgeted_epoch_ran(restore_fit):
+    install_fit_cap(GRADE)
+    check_history(describe(fitted(epochs=50, validation_split=0.2)), GRADE)  # what grading runs: capped to 3
+    check_history(describe(fitted(epochs=2, validation_split=0.2)), GRADE)  # shortened: every epoch asked for ran
 
 
-def test_history_stopped_early_fails(profile_env):
+def test_history_stopped_early_fails():
     result = fitted(validation_split=0.2)
     for values in result.history.values():
         values.pop()
     with pytest.raises(AssertionError, match="did not run every epoch"):
-        check_history(result, epochs=3)
+        check_history(describe(result), FULL, epochs=3)
 
 
-def test_history_replaced_by_a_dict_fails(profile_env):
+def test_history_replaced_by_a_dict_fails():
     with pytest.raises(AssertionError, match="what model.fit"):
-        check_history({"loss": [0.1] * 3}, epochs=3)
+        check_history(describe({"loss": [0.1] * 3}), FULL, epochs=3)
 
 
-def test_capped_history_passes_only_with_the_cap_installed(profile_env, restore_fit):
-    profile_env("grade")
-    with pytest.raises(AssertionError, match="fit cap is not installed"):
-        check_history(fitted(validation_split=0.2), epochs=30)
-    install_fit_cap(PROFILES["grade"])
-    check_history(fitted(epochs=30, validation_split=0.2), epochs=30)
-
-
-def test_a_history_made_by_hand_fails_in_a_grading_kernel(profile_env, restore_fit):
-    install_fit_cap(PROFILES["smoke"])
+def test_a_history_made_by_hand_fails_under_a_grading_budget():
     result = keras.callbacks.History()
     result.history = {key: [0.9] for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
     result.params = {"epochs": 1}
+    check_history(describe(result), FULL, epochs=1)  # the lecture's epochs: nothing to tell it by
     with pytest.raises(AssertionError, match="not returned by model.fit"):
-        check_history(result, epochs=1)
+        check_history(describe(result), SMOKE, epochs=1)
+
+
+def test_the_model_must_have_taken_the_steps_of_its_fit(restore_fit):
+    install_fit_cap(SMOKE)
+    x, y = tiny_data(6000)  # what the smoke budget trains on: 4,800 images and 1,200 for validation
+    model = mlp()
+    result = model.fit(x, y, epochs=30, batch_size=64, validation_split=0.2, verbose=0)
+    assert training_steps(result.requested, SMOKE) == 75  # 1 epoch of ceil(4,800 / 64) batches
+    check_trained(model, describe(result), SMOKE)
+    with pytest.raises(AssertionError, match="ran 0 steps, but this fit runs 75"):
+        check_trained(mlp(), describe(result), SMOKE)
+    model.fit(x, y, epochs=30, batch_size=64, validation_split=0.2, verbose=0)  # trained twice
+    with pytest.raises(AssertionError, match="ran 150 steps"):
+        check_trained(model, describe(result), SMOKE)
+
+
+def test_compile_settings_of_the_lecture_are_checked():
+    check_compile(mlp(), **LECTURE_COMPILE)
+    objects = mlp()
+    objects.compile(loss=keras.losses.CategoricalCrossentropy(), optimizer=keras.optimizers.Adam(),
+                    metrics=["accuracy"])
+    check_compile(objects, **LECTURE_COMPILE)
+    for settings, message in (({"loss": "mse"}, "loss: expected 'categorical_crossentropy', found 'mse'"),
+                              ({"optimizer": "sgd"}, "optimizer: expected 'Adam', found 'SGD'"),
+                              ({"metrics": ["acc"]}, r"metrics: expected \['accuracy'\], found \['acc'\]")):
+        model = mlp()
+        model.compile(**{**LECTURE_COMPILE, **settings})
+        with pytest.raises(AssertionError, match=message):
+            check_compile(model, **LECTURE_COMPILE)
+
+
+def test_digests_agree_for_spellings_of_one_computation_only():
+    (x, _), _ = load_fashion_mnist()
+    x = x[:2000]
+    expected = digest(x.reshape(-1, 784) / 255)
+    for spelling in (x.reshape(-1, 784) / 255.0, x.reshape(2000, 784).astype("float32") / 255,
+                     x.astype("float32").reshape(-1, 784) * (1 / 255), np.divide(x.reshape(-1, 784), 255)):
+        assert digest(spelling) == expected
+    assert digest(x.reshape(-1, 784) / 256) != expected
+    assert digest(x.reshape(-1, 784)) != expected
 
 
 @pytest.fixture(scope="module")
@@ -138,16 +181,13 @@ def trained_mlp():
     return model
 
 
-def test_trained_model_reaches_the_smoke_threshold(profile_env, trained_mlp, capsys):
-    profile_env("smoke")
-    check_test_accuracy(trained_mlp, "mlp1")
-    assert "profile smoke" in capsys.readouterr().out
+def test_trained_model_reaches_the_smoke_threshold(trained_mlp):
+    assert check_test_accuracy(trained_mlp, "mlp1", "model", SMOKE) > 0.7
 
 
-def test_untrained_model_fails_accuracy(profile_env):
-    profile_env("smoke")
+def test_untrained_model_fails_accuracy():
     with pytest.raises(AssertionError, match="below the threshold"):
-        check_test_accuracy(mlp(), "mlp1")
+        check_test_accuracy(mlp(), "mlp1", "model", SMOKE)
 
 
 def test_accuracy_ignores_a_faked_predict(trained_mlp):
@@ -168,10 +208,9 @@ def test_score_must_be_the_evaluation_on_the_test_data(trained_mlp):
         check_test_score(0.87, trained_mlp)
 
 
-def test_missing_threshold_says_how_to_calibrate(profile_env):
-    profile_env("smoke")
+def test_missing_threshold_says_how_to_calibrate():
     with pytest.raises(KeyError, match="python -m course.calibrate mlp9 --profile smoke"):
-        check_test_accuracy(mlp(), "mlp9")
+        check_test_accuracy(mlp(), "mlp9", "model", SMOKE)
 
 
 def test_array_checks_name_shape_and_values():
@@ -205,7 +244,7 @@ def test_learning_curves_of_the_lecture_pass():
     from course.checks import check_learning_curves
 
     result = fitted(validation_split=0.2)
-    check_learning_curves(learning_curves(result), result)
+    check_learning_curves(describe(learning_curves(result)), describe(result))
 
 
 @pytest.mark.parametrize(
@@ -221,7 +260,7 @@ def test_wrong_learning_curves_fail(kwargs, message):
 
     result = fitted(validation_split=0.2)
     with pytest.raises(AssertionError, match=message):
-        check_learning_curves(learning_curves(result, **kwargs), result)
+        check_learning_curves(describe(learning_curves(result, **kwargs)), describe(result))
 
 
 def convolve(image, kernel, stride=1, padding="valid"):
@@ -237,12 +276,19 @@ def max_pool(feature_map, pool_size=2, stride=None):
     return windows[::stride or pool_size, ::stride or pool_size].max(axis=(2, 3))
 
 
+def check_convolution(function):
+    cases = convolution_cases(np.random.default_rng(2024))
+    check_outputs("convolve", describe(function, cases), cases, keras_convolution)
+
+
 def test_convolution_is_compared_with_keras_conv2d():
     check_convolution(convolve)
     with pytest.raises(AssertionError, match=r"stride=1, padding='valid'\) has other values"):
         check_convolution(lambda image, kernel, stride, padding: convolve(image, kernel[::-1, ::-1], stride, padding))
     with pytest.raises(AssertionError, match=r"stride=2, padding='valid'\) should have shape \(3, 2\)"):
         check_convolution(lambda image, kernel, stride, padding: convolve(image, kernel, 1, padding))
+    with pytest.raises(AssertionError, match=r"convolve\(image 6×6, kernel 3×3, stride=1, padding='valid'\) raised"):
+        check_convolution(lambda image, kernel, stride, padding: image[99, 99])
 
 
 def test_a_convolution_that_assumes_square_kernels_fails():
@@ -255,9 +301,10 @@ def test_a_convolution_that_assumes_square_kernels_fails():
 
 
 def test_pooling_is_compared_with_keras_pooling_layers():
-    check_pooling(max_pool, "max")
+    cases = pooling_cases(np.random.default_rng(0))
+    check_outputs("max_pool", describe(max_pool, cases), cases, keras_pooling("max"))
     with pytest.raises(AssertionError, match=r"max_pool\(feature map 4×4, pool_size=2, stride=None\) has other"):
-        check_pooling(max_pool, "average")
+        check_outputs("max_pool", describe(max_pool, cases), cases, keras_pooling("average"))
 
 
 def test_misclassified_images_are_those_the_model_gets_wrong(trained_mlp):
@@ -272,8 +319,6 @@ def test_misclassified_images_are_those_the_model_gets_wrong(trained_mlp):
         check_misclassified(None, trained_mlp)
 
 
-def test_threshold_of_another_budget_is_not_used(profile_env, restore_fit, trained_mlp):
-    profile_env("smoke")
-    install_fit_cap(Profile("smoke", 1, 1000))
+def test_threshold_of_another_budget_is_not_used(trained_mlp):
     with pytest.raises(AssertionError, match="calibrated with at most 1 epoch on the first 6,000 training images"):
-        check_test_accuracy(trained_mlp, "mlp1")
+        check_test_accuracy(trained_mlp, "mlp1", "model", Profile("smoke", 1, 1000))

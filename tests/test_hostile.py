@@ -54,6 +54,56 @@ print('test accuracy 0.9900 (threshold 0.100, profile smoke)')
 """
 
 
+# Forgers: code in the notebook that tries to keep points it has not earned, knowing only what a
+# notebook can see at run time. Their tricks fool every check in the kernel; the verifier, which
+# decides from what the hidden tests handed over, is not fooled.
+PATCH_CHECKS = """
+import sys
+import course.checks, course.expected, course.handover, course.verify  # loaded anyway by the first test
+def passes(*args, **kwargs):
+    return None
+for module in list(sys.modules.values()):
+    for name in list(getattr(module, '__dict__', {})):
+        if name.startswith('check_') or name == 'verify_cell':
+            try:
+                setattr(module, name, passes)
+            except Exception:
+                pass
+"""
+WRONG_MODEL = ("Dense(32, input_shape=(784,), activation='relu')", "Dense(64, input_shape=(784,), activation='relu')")
+ZERO_WEIGHTS = """
+import keras, numpy as np
+from keras.datasets import fashion_mnist
+for weight in model.weights:
+    weight.assign(np.zeros(weight.shape))
+labels = keras.utils.to_categorical(fashion_mnist.load_data()[1][1], 10)
+keras.Model.predict = lambda self, x, *args, **kwargs: labels[:len(x)]
+keras.Model.__call__ = lambda self, x, *args, **kwargs: labels[:len(x)]
+"""
+FAKE_HISTORY = """
+import keras, numpy as np
+result = keras.callbacks.History()
+result.history = {key: [0.5] for key in ['loss', 'accuracy', 'val_loss', 'val_accuracy']}
+result.params = {'epochs': 1, 'steps': 75}
+result.requested = {'epochs': 30, 'batch_size': 64, 'validation_split': 0.2}
+"""
+DECOY_SAVE = """
+import keras
+decoy = keras.models.clone_model(model)
+decoy.compile(loss='categorical_crossentropy', optimizer='Adam', metrics=['accuracy'])
+keras.saving.save_model = lambda model, path, *args, **kwargs: keras.Model.save(decoy, path)
+"""
+TAMPER_HANDOVER = """
+import pathlib, shutil
+handover = pathlib.Path('.course-handover')
+shutil.rmtree(handover, ignore_errors=True)
+handover.mkdir()
+keras.Sequential([keras.Input((784,)), keras.layers.Dense(32, activation='relu'),
+                  keras.layers.Dense(10, activation='softmax')]).save(handover / 'model.keras')
+"""
+SCORE = "score = [0.35, 0.88]\nprint('Test accuracy:', score[1])"
+
+
 def reference():
     return nbformat.read(COURSE / "submitted" / "alice" / "mlp1" / "mlp1.ipynb", as_version=4)
 
@@ -105,6 +155,20 @@ def delete(grade_id):
     return edit
 
 
+def forged(*edits):
+    """The reference notebook with `edits`: (grade_id, code put before the cell's own, or a
+    (text, replacement) pair, or a whole new source given as ("=", source))."""
+    nb = reference()
+    nb.cells.insert(0, new_code_cell("# my notes"))
+    for grade_id, edit in edits:
+        cell = nb.cells[cell_index(nb, grade_id)] if grade_id else nb.cells[0]
+        if isinstance(edit, tuple):
+            cell.source = edit[1] if edit[0] == "=" else cell.source.replace(*edit)
+        else:
+            cell.source = edit + "\n" + cell.source
+    return nb
+
+
 MLP2 = nbformat.read(COURSE / "submitted" / "alice" / "mlp2" / "mlp2.ipynb", as_version=4)
 # student: (what they hand in as mlp1.ipynb, expected score out of 10, words the reason must contain)
 CLASS = {
@@ -124,6 +188,19 @@ CLASS = {
     "passer": (edited(set_source("test_labels", "pass")), 10, None),
     "faker": (edited(set_source("training", FAKE_TRAINING)), 6, "test_history -2"),
     "snoop": (with_code("preprocessing", SNOOP), 10, None),
+    # Forgers (the issue's list) lose exactly the points of what they fake.
+    "patcher": (forged((None, PATCH_CHECKS), ("model", ("'softmax'", "'sigmoid'"))), 7, "test_model -3"),
+    "zeroer": (forged(("training", ("=", "result = model.fit(x_train, y_train, epochs=30, batch_size=64, "
+                                    "validation_split=0.2)\n" + ZERO_WEIGHTS)),
+                      ("evaluation", ("=", SCORE))), 8, "test_accuracy -2"),
+    "historian": (forged(("training", ("=", FAKE_HISTORY)), ("evaluation", ("=", SCORE))), 6,
+                  "test_history -2, test_accuracy -2"),
+    "mse": (forged(("model", ("loss='categorical_crossentropy'", "loss='mse'"))), 7, "test_model -3"),
+    "replacer": (forged((None, PATCH_CHECKS), ("model", WRONG_MODEL), ("training", TAMPER_HANDOVER)), 7,
+                 "test_model -3"),
+    "saver": (forged((None, PATCH_CHECKS), ("training", ("=", (
+        "result = model.fit(x_train, y_train, epochs=30, batch_size=64, validation_split=0.2)\n" + ZERO_WEIGHTS
+        + DECOY_SAVE))), ("evaluation", ("=", SCORE))), 6, "test_history -2, test_accuracy -2"),
 }
 
 

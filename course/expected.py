@@ -1,0 +1,231 @@
+"""What each test cell must hand over, and what the verifier expects of it: the course's
+answers, read from here, never from the notebook being graded.
+
+`EXPECTED[assignment][test cell's grade_id]` lists checks: functions of the cell's artefacts
+(course.verify.Artefacts) and the grading profile. `inputs_for` draws, when a notebook is graded,
+the inputs on which the cell's student functions are called.
+"""
+
+import functools
+
+import numpy as np
+
+from course.checks import (
+    LECTURE_COMPILE,
+    check_compile,
+    check_digest,
+    check_history,
+    check_layers,
+    check_learning_curves,
+    check_misclassified,
+    check_outputs,
+    check_test_accuracy,
+    check_test_score,
+    check_trained,
+    convolution_cases,
+    dataset,
+    fail,
+    keras_convolution,
+    keras_pooling,
+    pooling_cases,
+)
+from course.handover import digest
+
+
+@functools.cache
+def reference(split: str, kind: str) -> tuple:
+    """(array, digest) of the training or test images scaled to [0, 1], or their one-hot labels."""
+    (x_train, y_train), (x_test, y_test) = dataset()
+    x, y = (x_train, y_train) if split == "train" else (x_test, y_test)
+    array = x / 255 if kind == "images" else np.eye(10)[y]
+    return array, digest(array)
+
+
+def images(split: str, shape: tuple | None = None):
+    """The check that `split`'s images (`kind` "images") were reshaped to `shape` and scaled to
+    [0, 1], or its labels (no shape) made one-hot. `warm` computes the reference beforehand."""
+    kind, name = ("images", f"x_{split}") if shape else ("labels", f"y_{split}")
+
+    def check(a, profile):
+        if not a.full:
+            return  # the reference costs a second: the verifier computes it while the notebook runs
+        array, expected = reference(split, kind)
+        check_digest(name, a[name], array.reshape(shape or array.shape), expected)
+    check.warm = lambda: reference(split, kind)
+    return check
+
+
+def model(name: str, layers: list, compiled: dict | None = LECTURE_COMPILE):
+    """The layer table, and the compile settings where the student writes the compile call."""
+    def check(a, profile):
+        check_layers(a[name], layers)
+        if compiled:
+            check_compile(a[name], **compiled)
+    return check
+
+
+def trained(result: str, name: str, assignment: str, **stated):
+    """A `fit` of `name` ran in full under the budget, and its test accuracy reaches the threshold."""
+    def check(a, profile):
+        history(result, name, **stated)(a, profile)
+        accuracy(name, assignment)(a, profile)
+    return check
+
+
+def accuracy(name: str, assignment: str):
+    def check(a, profile):
+        if a.full:  # a pass over the test images: the verifier's, not the grading kernel's
+            a.measured[name] = check_test_accuracy(a[name], assignment, name, profile)
+    return check
+
+
+def history(result: str, name: str, **stated):
+    def check(a, profile):
+        check_history(a[result], profile, **stated)
+        check_trained(a[name], a[result], profile)
+    return check
+
+
+def score(name: str, model_name: str):
+    def check(a, profile):
+        if a.full:
+            check_test_score(a.value(name), a[model_name])
+    return check
+
+
+def function(name: str, reference):
+    """The student's function gave, on the inputs drawn for this cell, what `reference` gives."""
+    return lambda a, profile: check_outputs(name, a[name], a.inputs[name], reference)
+
+
+def equals(name: str, expected, ja: str, en: str):
+    """A value the student works out by hand equals the lecture's."""
+    def check(a, profile):
+        found = a.value(name)
+        if found != expected:
+            fail(f"{ja}: 正しくは {expected}、答えは {found}", f"{en}: expected {expected}, found {found}.")
+    return check
+
+
+def same_as_history(name: str, result: str, key: str):
+    def check(a, profile):
+        history = a[result].get("history", {}) if isinstance(a[result], dict) else {}
+        if a.value(name) != history.get(key):
+            fail(f"{name} が result.history['{key}'] ではありません。", f"{name} should be result.history[{key!r}].")
+    return check
+
+
+def misclassified(name: str, model_name: str):
+    def check(a, profile):
+        if a.full:
+            check_misclassified(a.value(name), a[model_name])
+    return check
+
+
+def _conv(filters, shape, params, padding="same"):
+    return ("Conv2D", shape, params, {"filters": filters, "kernel_size": (3, 3), "strides": (1, 1),
+                                     "padding": padding, "activation": "relu"})
+
+
+def _dense(units, params, activation="relu"):
+    return ("Dense", (None, units), params, {"units": units, "activation": activation})
+
+
+def _pool(shape):
+    return ("MaxPooling2D", shape, 0, {"pool_size": (2, 2), "strides": (2, 2), "padding": "valid"})
+
+
+def _dropout(shape):
+    return ("Dropout", shape, 0, {"rate": 0.5})
+
+
+LECTURE_FIT = {"epochs": 30, "batch_size": 64, "validation_split": 0.2}
+SLIDES_IMAGE = [[0, 2, 3, 1, 2, 3], [4, 2, 1, 2, 3, 0], [2, 2, 1, 3, 2, 1], [1, 1, 2, 3, 1, 2],
+                [1, 4, 2, 2, 3, 1], [2, 0, 2, 1, 4, 0]]
+SLIDES_KERNEL = [[1, 2, 2], [0, 0, 1], [2, 1, 1]]
+POOL_SIZES = list(range(1, 8))
+PREDICTED_SHAPES = [[26, 26, 32], [13, 13, 32], [11, 11, 64], [5, 5, 64], [3, 3, 64], [576], [64], [10]]
+
+EXPECTED = {
+    "mlp1": {
+        "test_preprocessing": [images("train", (60000, 784)), images("test", (10000, 784))],
+        "test_labels": [images("train"), images("test")],
+        "test_model": [model("model", [_dense(32, 25120), _dense(10, 330, "softmax")])],
+        "test_history": [history("result", "model", **LECTURE_FIT)],
+        "test_accuracy": [score("score", "model"), accuracy("model", "mlp1")],
+    },
+    "mlp2": {
+        "test_history_values": [same_as_history("loss", "result", "loss"),
+                                same_as_history("val_accuracy", "result", "val_accuracy")],
+        "test_learning_curves": [lambda a, profile: check_learning_curves(a["fig"], a["result"])],
+        "test_model_128": [model("model_128", [_dense(128, 100480), _dense(10, 1290, "softmax")])],
+        "test_result_128": [trained("result_128", "model_128", "mlp2")],
+        "test_model_deep": [model("model_deep", [_dense(128, 100480), _dense(64, 8256), _dense(32, 2080),
+                                                 _dense(10, 330, "softmax")])],
+        "test_result_deep": [trained("result_deep", "model_deep", "mlp2")],
+        "test_model_dropout": [model("model_dropout", [_dense(128, 100480), _dropout((None, 128)), _dense(64, 8256),
+                                                       _dense(32, 2080), _dense(10, 330, "softmax")])],
+        "test_result_dropout": [trained("result_dropout", "model_dropout", "mlp2")],
+    },
+    "cnn": {
+        "test_preprocessing": [images("train", (60000, 28, 28, 1)), images("test", (10000, 28, 28, 1)),
+                               images("train"), images("test")],
+        "test_convolution_slides": [function("convolve", keras_convolution)],
+        "test_convolution_keras": [function("convolve", keras_convolution)],
+        "test_model": [model("model", [_conv(32, (None, 28, 28, 32), 320), ("Flatten", (None, 25088), 0, {}),
+                                       _dropout((None, 25088)), _dense(10, 250890, "softmax")])],
+        "test_result": [trained("result", "model", "cnn")],
+        "test_model_two_conv": [model("model_two_conv", [
+            _conv(32, (None, 28, 28, 32), 320), _conv(64, (None, 28, 28, 64), 18496), ("Flatten", (None, 50176), 0, {}),
+            _dropout((None, 50176)), _dense(10, 501770, "softmax")])],
+        "test_result_two_conv": [trained("result_two_conv", "model_two_conv", "cnn")],
+    },
+    "pooling": {
+        "test_max_pool": [function("max_pool", keras_pooling("max"))],
+        "test_average_pool": [function("average_pool", keras_pooling("average"))],
+        "test_model_pool": [model("model_pool", [
+            _conv(32, (None, 28, 28, 32), 320), _conv(64, (None, 28, 28, 64), 18496), _pool((None, 14, 14, 64)),
+            ("Flatten", (None, 12544), 0, {}), _dropout((None, 12544)), _dense(10, 125450, "softmax")])],
+        "test_result_pool": [trained("result_pool", "model_pool", "pooling")],
+        "test_param_counts": [
+            function("dense_params", lambda pool_size: ((28 // pool_size) ** 2 * 64 + 1) * 10),
+            equals("deep_param_counts", [320, 18496, 0, 0, 36928, 73856, 0, 0, 0, 0, 62730],
+                   "層ごとのパラメータ数が違います", "per-layer parameter counts"),
+        ],
+        "test_model_deep": [model("model_deep", [
+            _conv(32, (None, 28, 28, 32), 320), _conv(64, (None, 28, 28, 64), 18496), _pool((None, 14, 14, 64)),
+            _dropout((None, 14, 14, 64)), _conv(64, (None, 14, 14, 64), 36928), _conv(128, (None, 14, 14, 128), 73856),
+            _pool((None, 7, 7, 128)), _dropout((None, 7, 7, 128)), ("Flatten", (None, 6272), 0, {}),
+            _dropout((None, 6272)), _dense(10, 62730, "softmax")])],
+        "test_result_deep": [trained("result_deep", "model_deep", "pooling")],
+        "test_predicted_shapes": [
+            equals("predicted_shapes", PREDICTED_SHAPES, "出力の形の予想が違います", "predicted output shapes"),
+            equals("features_without_pooling", 30976, "プーリングなしの特徴の数が違います (22×22×64)",
+                   "features without pooling (22x22x64)"),
+        ],
+        "test_model_valid": [model("model_valid", [
+            _conv(32, (None, 26, 26, 32), 320, "valid"), _conv(64, (None, 24, 24, 64), 18496, "valid"),
+            _pool((None, 12, 12, 64)), _conv(64, (None, 10, 10, 64), 36928, "valid"), _pool((None, 5, 5, 64)),
+            ("Flatten", (None, 1600), 0, {}), _dense(64, 102464), _dense(10, 650, "softmax")])],
+        "test_result_valid": [trained("result_valid", "model_valid", "pooling")],
+        "test_misclassified": [misclassified("misclassified", "model_deep")],
+    },
+}
+
+
+def inputs_for(assignment: str, cell: str, rng) -> dict:
+    """{function name: [{"args": [...], "kwargs": {...}}]}: what the cell's student functions are
+    called on, drawn anew each time a notebook is graded."""
+    if (assignment, cell) == ("cnn", "test_convolution_slides"):
+        crop = [row[:5] for row in SLIDES_IMAGE[:5]]
+        return {"convolve": [{"args": [SLIDES_IMAGE, SLIDES_KERNEL], "kwargs": {"stride": 1, "padding": "valid"}},
+                             {"args": [crop, SLIDES_KERNEL], "kwargs": {"stride": 1, "padding": "valid"}},
+                             {"args": [crop, SLIDES_KERNEL], "kwargs": {"stride": 2, "padding": "valid"}},
+                             {"args": [SLIDES_IMAGE, SLIDES_KERNEL], "kwargs": {"stride": 1, "padding": "same"}}]}
+    if (assignment, cell) == ("cnn", "test_convolution_keras"):
+        return {"convolve": convolution_cases(rng)}
+    if assignment == "pooling" and cell in ("test_max_pool", "test_average_pool"):
+        return {cell.removeprefix("test_"): pooling_cases(rng)}
+    if (assignment, cell) == ("pooling", "test_param_counts"):
+        return {"dense_params": [{"args": [size]} for size in rng.permutation(POOL_SIZES).tolist()]}
+    return {}

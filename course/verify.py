@@ -1,0 +1,137 @@
+"""The verifier: decides every hidden test's points from what the test handed over
+(course/handover.py), in a process that never imports or runs student code.
+
+    python -m course.verify ASSIGNMENT FOLDER    # prints COURSE-VERDICTS {json}
+
+FOLDER holds `handed/<test cell>/` (the files each test cell's hand-over wrote, moved out of the
+kernel's reach as the cell ended) and `inputs/<test cell>.json` (what the grader gave the cell's
+student functions). Models are loaded with Keras's safe mode: no code from the notebook is
+deserialised. Everything is recomputed from them and from the dataset, and compared with what
+the course expects (course/expected.py). Grading starts it with the notebook, in the sandbox; it
+imports Keras and loads the dataset while the notebook runs, then waits for a line on stdin.
+"""
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from course.checks import fail
+from course.handover import DATA_SUFFIX, MODEL_SUFFIX
+
+MARKER = "COURSE-VERDICTS "
+
+
+class Artefacts:
+    """What one test cell handed over, by name, read from its files on first use. `full`: run every
+    check, the costly ones (test accuracy) too."""
+
+    full = True
+
+    def __init__(self, folder: Path, inputs: dict):
+        self.folder, self.inputs, self.measured, self._loaded = folder, inputs, {}, {}
+
+    def __getitem__(self, name: str):
+        if name not in self._loaded:
+            self._loaded[name] = self._load(name)
+        return self._loaded[name]
+
+    def _load(self, name: str):
+        import keras
+
+        model, data = self.folder / f"{name}{MODEL_SUFFIX}", self.folder / f"{name}{DATA_SUFFIX}"
+        if model.is_file():
+            try:
+                with warnings.catch_warnings():  # an optimizer never built (a model not yet trained)
+                    warnings.simplefilter("ignore")
+                    return keras.saving.load_model(model, safe_mode=True)
+            except Exception as error:
+                fail(f"採点用に保存した {name} を読み込めません。", f"{name} as handed over cannot be loaded as a "
+                     f"Keras model ({type(error).__name__}: {str(error)[:200]}).")
+        if data.is_file():
+            try:
+                return json.loads(data.read_text("utf-8"))
+            except ValueError:
+                fail(f"採点用に保存した {name} を読み込めません。", f"{name} as handed over is not readable.")
+        fail(f"{name} が採点用に渡されていません。テストのセルが最後まで実行されませんでした。",
+             f"{name} was not handed over for grading: the test cell did not run to its end.")
+
+    def value(self, name: str):
+        described = self[name]
+        if not isinstance(described, dict) or described.get("kind") != "value":
+            fail(f"{name} はリストや数にします。", f"{name} should be a list or a number.")
+        return described["value"]
+
+
+class LiveArtefacts(Artefacts):
+    """The values themselves, in the kernel that holds them: models as they are, everything else
+    as course.handover.describe gives it to the verifier."""
+
+    def __init__(self, values: dict, inputs: dict, full: bool):
+        super().__init__(Path(), inputs)
+        self.values, self.full = values, full
+
+    def _load(self, name: str):
+        import keras
+
+        from course.handover import describe
+
+        if name not in self.values:
+            fail(f"{name} がテストに渡されていません。", f"{name} was not given to the test.")
+        value = self.values[name]
+        return value if isinstance(value, keras.Model) else describe(value, self.inputs.get(name))
+
+
+def verify_cell(assignment: str, cell: str, artefacts: Artefacts, profile=None) -> dict:
+    """Run the course's checks of one test cell on its artefacts; return what was measured (test
+    accuracies). Raises AssertionError with the reason, in Japanese and English."""
+    from course.expected import EXPECTED
+    from course.profiles import active_profile
+
+    for check in EXPECTED[assignment][cell]:
+        check(artefacts, profile or active_profile(assignment))
+    return artefacts.measured
+
+
+def verify(assignment: str, folder: Path) -> dict:
+    """{"verdicts": {test cell: None (passed) or the reason}, "measured": {...}} for every test cell
+    the course expects of `assignment`, under the grading profile."""
+    from course.expected import EXPECTED
+    from course.profiles import grading_profile
+
+    profile = grading_profile(assignment)
+    verdicts, measured = {}, {}
+    for cell in EXPECTED[assignment]:
+        inputs_file = folder / "inputs" / f"{cell}.json"
+        inputs = json.loads(inputs_file.read_text("utf-8")) if inputs_file.is_file() else {}
+        try:
+            artefacts = Artefacts(folder / "handed" / cell, inputs)
+            measured.update(verify_cell(assignment, cell, artefacts, profile))
+            verdicts[cell] = None
+        except AssertionError as error:
+            verdicts[cell] = str(error)
+    return {"verdicts": verdicts, "measured": measured}
+
+
+def main(argv=None) -> int:
+    from course.checks import dataset
+    from course.expected import EXPECTED
+    from course.profiles import use_kernel_threads
+
+    use_kernel_threads()  # imports TensorFlow while the notebook runs
+    dataset()
+
+    assignment, folder = (argv or sys.argv[1:])
+    for check in (check for checks in EXPECTED[assignment].values() for check in checks):
+        getattr(check, "warm", lambda: None)()  # references computed while the notebook runs
+    sys.stdin.readline()  # the notebook has run
+    try:
+        report = verify(assignment, Path(folder))
+    except Exception as error:  # the course's own problem (a threshold not calibrated): nothing is graded
+        report = {"error": f"{type(error).__name__}: {error}"}
+    print(MARKER + json.dumps(report, ensure_ascii=False), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
