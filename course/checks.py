@@ -4,6 +4,7 @@ a number (nbgrader would take a number as partial credit).
 """
 
 import functools
+import hashlib
 import json
 import math
 from importlib import resources
@@ -237,17 +238,30 @@ def _test_set(model) -> tuple:
     return x_test.reshape((-1,) + input_shape).astype("float32") / 255, y_test
 
 
-def _predicted_labels(model, x, batch_size=32) -> np.ndarray:
+_predictions = {}  # {the model's architecture and weights: its test predictions}
+
+
+def test_probabilities(model) -> np.ndarray:
+    """The model's predictions for the 10,000 test images, made once per set of weights (one
+    verification predicts a model for its accuracy and again for its mistakes)."""
     import keras
 
-    # Called on the class, so a notebook that replaced model.predict is not used.
-    return np.argmax(keras.Model.predict(model, x, batch_size=batch_size, verbose=0), axis=1)
+    digest = hashlib.sha256(model.to_json().encode())
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    key = digest.hexdigest()
+    if key not in _predictions:
+        x, _ = _test_set(model)
+        # Called on the class, so a notebook that replaced model.predict is not used.
+        _predictions.clear()
+        _predictions[key] = keras.Model.predict(model, x, batch_size=1000, verbose=0)
+    return _predictions[key]
 
 
 def measure_test_accuracy(model) -> float:
     """Accuracy on the test images, recomputed with the model's own weights."""
-    x, y = _test_set(model)
-    return float(np.mean(_predicted_labels(model, x, batch_size=1000) == y))
+    _, y = _test_set(model)
+    return float(np.mean(np.argmax(test_probabilities(model), axis=1) == y))
 
 
 def check_test_score(score, model) -> None:
@@ -271,19 +285,27 @@ def check_test_score(score, model) -> None:
         )
 
 
+# Images whose two most probable classes are closer than this may be predicted either way in the
+# kernel (which predicts in batches of 32) and here (1,000): neither answer costs points.
+NEAR_TIE = 1e-4
+
+
 def check_misclassified(indices, model) -> None:
     """`indices` lists, in order, the test images `model` gets wrong. The predictions are made
-    again here (as the lecture's `predict` makes them), so any trained model passes."""
-    x, y = _test_set(model)
-    expected = np.flatnonzero(_predicted_labels(model, x) != y)
+    again here, so any trained model passes."""
+    _, y = _test_set(model)
+    probabilities = test_probabilities(model)
+    top_two = np.sort(probabilities, axis=1)[:, -2:]
+    either_way = set(np.flatnonzero(top_two[:, 1] - top_two[:, 0] < NEAR_TIE).tolist())
+    expected = np.flatnonzero(np.argmax(probabilities, axis=1) != y).tolist()
     try:
         found = [int(i) for i in indices]
     except (TypeError, ValueError):
         fail("misclassified は画像の番号（整数）のリストにします。",
              f"misclassified should be a list of image indices (integers), found {type(indices).__name__}.")
-    if found != expected.tolist():
-        missing = sorted(set(expected.tolist()) - set(found))
-        extra = sorted(set(found) - set(expected.tolist()))
+    missing = sorted(set(expected) - set(found) - either_way)
+    extra = sorted(set(found) - set(expected) - either_way)
+    if missing or extra or found != sorted(set(found)):
         fail(
             f"間違えた画像の番号が違います: モデルが間違えたのは {len(expected)} 枚、答えは {len(found)} 個です。",
             f"The model gets {len(expected)} test images wrong; misclassified lists {len(found)}. "
