@@ -253,7 +253,6 @@ def test_probabilities(model) -> np.ndarray:
     if key not in _predictions:
         x, _ = _test_set(model)
         # Called on the class, so a notebook that replaced model.predict is not used.
-        _predictions.clear()
         _predictions[key] = keras.Model.predict(model, x, batch_size=1000, verbose=0)
     return _predictions[key]
 

@@ -254,9 +254,10 @@ def _take(handover: Path, target: Path | None) -> None:
     shutil.rmtree(away.parent, ignore_errors=True)
 
 
-def executor(assignment: str, workdir: Path, verify_dir: Path, **kwargs):
+def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, **kwargs):
     """nbgrader's Execute, which also gives each test cell the inputs drawn for it and takes what
-    the cell handed over out of the kernel's reach as the cell ends (course.handover)."""
+    the cell handed over out of the kernel's reach as the cell ends (course.handover), then tells
+    the verifier the cell is ready."""
     import secrets
 
     import numpy as np
@@ -286,13 +287,17 @@ def executor(assignment: str, workdir: Path, verify_dir: Path, **kwargs):
             _take(workdir / FOLDER, target)
             with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                 os.unlink(workdir / INPUTS)
+            if target is not None and verifier is not None:
+                with contextlib.suppress(BrokenPipeError):  # it died: the end of the notebook says why
+                    verifier.stdin.write(f"{grade_id(cell)}\n")
+                    verifier.stdin.flush()
 
     return HandOverExecute(**kwargs)
 
 
 def start_verifier(assignment: str, verify_dir: Path, sandbox: bool):
-    """course.verify, started now so that it imports Keras while the notebook runs; in the sandbox,
-    seeing only the course's environment and `verify_dir` (read-only)."""
+    """course.verify, started with the notebook, in the sandbox, seeing only the course's
+    environment and `verify_dir` (read-only)."""
     from course.sandbox import sandbox_command
 
     home = verify_dir.parent / "verifier"
@@ -337,7 +342,7 @@ def main(argv=None) -> int:
     verifier = start_verifier(assignment, verify_dir, sandbox) if verify else None
     try:
         execute = executor(
-            assignment, workdir, verify_dir,
+            assignment, workdir, verify_dir, verifier,
             kernel_manager_class=SandboxedKernelManager if sandbox else AsyncKernelManager,
             # A training cell under the grade profile takes seconds to a minute; the lecture's full
             # epochs on a CPU take minutes. nbgrader's default 30 s would fail a correct submission.
