@@ -29,6 +29,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -223,16 +224,18 @@ def die_with_parent() -> None:
 
 def _write_new(path: Path, text: str) -> None:
     """Write a file the kernel cannot have prepared: whatever is at `path` (a link to one of this
-    machine's files, say) is removed first, and a new file is made without following links."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    except OSError:  # a folder: the cell gets no inputs, and its checks say so
-        return
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(text)
+    machine's files, say) is removed first, and a new file is made without following links. Where
+    the notebook keeps it from being made, the cell gets no inputs and its checks say so."""
+    with contextlib.suppress(OSError):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+
+
+# A lecture's model with its optimizer state is a few MB.
+MAX_HANDED_BYTES = 256 * 2**20
 
 
 def _take(handover: Path, target: Path | None) -> None:
@@ -247,10 +250,15 @@ def _take(handover: Path, target: Path | None) -> None:
     if target is not None and away.is_dir() and not away.is_symlink():
         target.mkdir(parents=True, exist_ok=True)
         for entry in os.scandir(away):
-            if entry.is_file(follow_symlinks=False) and re.fullmatch(r"\w+\.(keras|json)", entry.name):
-                descriptor = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
-                with os.fdopen(descriptor, "rb") as source, (target / entry.name).open("wb") as copy:
-                    shutil.copyfileobj(source, copy)
+            if not re.fullmatch(r"\w+\.(keras|json)", entry.name):
+                continue
+            # Whatever is not a plain file of a sensible size, now, is left out: its checks say it is missing.
+            with contextlib.suppress(OSError):
+                descriptor = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                with os.fdopen(descriptor, "rb") as source:
+                    data = source.read(MAX_HANDED_BYTES + 1) if stat.S_ISREG(os.fstat(descriptor).st_mode) else b""
+                if 0 < len(data) <= MAX_HANDED_BYTES:
+                    (target / entry.name).write_bytes(data)
     shutil.rmtree(away.parent, ignore_errors=True)
 
 
