@@ -1,6 +1,7 @@
-"""Checks that hidden tests call. Each failure says in Japanese, then English, what was
-expected and what was found. Checks return None, so a test cell's last expression is never
-a number (nbgrader would take a number as partial credit).
+"""The checks course/expected.py makes of each test cell: in the verifier, on what the cell
+handed over (a loaded model; everything else as course.handover.describe gives it), and in the
+kernel on the values themselves. Each failure says in Japanese, then English, what was expected
+and what was found.
 """
 
 import functools

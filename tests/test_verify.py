@@ -82,3 +82,20 @@ def test_a_cell_the_verifier_fails_gets_its_reason_as_an_error_unless_it_failed_
     apply_verdicts(nb, {"test_model": "2 番目の層…\nLayer 2 differs", "test_history": "the verifier's"})
     assert [o.evalue for o in passed.outputs] == ["2 番目の層…\nLayer 2 differs"]
     assert [o.evalue for o in failed.outputs] == ["its own"]
+
+
+def test_every_test_cell_of_every_source_notebook_hands_over_what_the_course_expects():
+    from pathlib import Path
+
+    from course.expected import EXPECTED
+
+    for source in sorted(Path(__file__).resolve().parents[1].glob("source/*/*.ipynb")):
+        assignment = source.parent.name
+        test_cells = {}
+        for cell in nbformat.read(source, as_version=4).cells:
+            info = cell.metadata.get("nbgrader", {})
+            if info.get("grade") and cell.cell_type == "code":
+                test_cells[info["grade_id"]] = cell.source
+        assert set(test_cells) == set(EXPECTED[assignment]), assignment
+        for grade_id, text in test_cells.items():
+            assert f'hand_over("{assignment}", "{grade_id}", ' in text.split("### BEGIN HIDDEN TESTS")[1], grade_id
