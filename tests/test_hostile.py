@@ -16,8 +16,9 @@ from test_grading import COURSE, grade
 
 from course.coordinator import STATE
 
-# Limits tight enough to hit quickly: a cell may run 30 s, a notebook 90 s, a kernel 4 GB.
-LIMITS = {"COURSE_CELL_TIMEOUT_S": "30", "COURSE_MEMORY_LIMIT_GB": "4"}
+# Limits tight enough to hit quickly: a cell may run 30 s, a notebook 90 s, a kernel 4 GB. Two
+# kernels of one thread at a time: the class grades in less time than one kernel of two threads.
+LIMITS = {"COURSE_CELL_TIMEOUT_S": "30", "COURSE_MEMORY_LIMIT_GB": "4", "COURSE_KERNEL_THREADS": "1"}
 NOTEBOOK_TIMEOUT = "90"
 
 # What the snooping student tries from inside their notebook, and how each attempt ended.
@@ -57,20 +58,22 @@ print('test accuracy 0.9900 (threshold 0.100, profile smoke)')
 # Forgers: code in the notebook that tries to keep points it has not earned, knowing only what a
 # notebook can see at run time. Their tricks fool every check in the kernel; the verifier, which
 # decides from what the hidden tests handed over, is not fooled.
+# Only the course's modules: replacing every check_* of every module breaks h5py, and with it the
+# notebook's own hand-over.
 PATCH_CHECKS = """
 import sys
 import course.checks, course.expected, course.handover, course.verify  # loaded anyway by the first test
 def passes(*args, **kwargs):
     return None
-for module in list(sys.modules.values()):
-    for name in list(getattr(module, '__dict__', {})):
+for module in [m for name, m in sys.modules.items() if name.split('.')[0] == 'course']:
+    for name in list(vars(module)):
         if name.startswith('check_') or name == 'verify_cell':
             try:
                 setattr(module, name, passes)
             except Exception:
                 pass
 """
-WRONG_MODEL = ("Dense(32, input_shape=(784,), activation='relu')", "Dense(64, input_shape=(784,), activation='relu')")
+SIGMOID = ("'softmax'", "'sigmoid'")  # same parameter count: the visible tests pass
 ZERO_WEIGHTS = """
 import keras, numpy as np
 from keras.datasets import fashion_mnist
@@ -94,7 +97,7 @@ decoy.compile(loss='categorical_crossentropy', optimizer='Adam', metrics=['accur
 keras.saving.save_model = lambda model, path, *args, **kwargs: keras.Model.save(decoy, path)
 """
 TAMPER_HANDOVER = """
-import pathlib, shutil
+import keras, pathlib, shutil
 handover = pathlib.Path('.course-handover')
 shutil.rmtree(handover, ignore_errors=True)
 handover.mkdir()
@@ -189,18 +192,18 @@ CLASS = {
     "faker": (edited(set_source("training", FAKE_TRAINING)), 6, "test_history -2"),
     "snoop": (with_code("preprocessing", SNOOP), 10, None),
     # Forgers (the issue's list) lose exactly the points of what they fake.
-    "patcher": (forged((None, PATCH_CHECKS), ("model", ("'softmax'", "'sigmoid'"))), 7, "test_model -3"),
+    "patcher": (forged((None, PATCH_CHECKS), ("model", SIGMOID)), 7, "test_model -3"),
     "zeroer": (forged(("training", ("=", "result = model.fit(x_train, y_train, epochs=30, batch_size=64, "
                                     "validation_split=0.2)\n" + ZERO_WEIGHTS)),
                       ("evaluation", ("=", SCORE))), 8, "test_accuracy -2"),
     "historian": (forged(("training", ("=", FAKE_HISTORY)), ("evaluation", ("=", SCORE))), 6,
                   "test_history -2, test_accuracy -2"),
     "mse": (forged(("model", ("loss='categorical_crossentropy'", "loss='mse'"))), 7, "test_model -3"),
-    "replacer": (forged((None, PATCH_CHECKS), ("model", WRONG_MODEL), ("training", TAMPER_HANDOVER)), 7,
+    "replacer": (forged((None, PATCH_CHECKS), ("model", SIGMOID), ("training", TAMPER_HANDOVER)), 7,
                  "test_model -3"),
     "saver": (forged((None, PATCH_CHECKS), ("training", ("=", (
-        "result = model.fit(x_train, y_train, epochs=30, batch_size=64, validation_split=0.2)\n" + ZERO_WEIGHTS
-        + DECOY_SAVE))), ("evaluation", ("=", SCORE))), 6, "test_history -2, test_accuracy -2"),
+        "result = model.fit(x_train, y_train, epochs=30, batch_size=64, validation_split=0.2)\n" + DECOY_SAVE
+        + ZERO_WEIGHTS))), ("evaluation", ("=", SCORE))), 6, "test_history -2, test_accuracy -2"),
 }
 
 
@@ -223,7 +226,7 @@ def hostile_class(tmp_path_factory):
         write(course / "submitted" / student / "mlp1" / "mlp1.ipynb", submission)
     os.environ.update(LIMITS)
     try:
-        run = grade(course, "mlp1", "--timeout", NOTEBOOK_TIMEOUT)
+        run = grade(course, "mlp1", "--timeout", NOTEBOOK_TIMEOUT, "--workers", "2")
     finally:
         for key in LIMITS:
             os.environ.pop(key)
