@@ -104,6 +104,7 @@ handover.mkdir()
 keras.Sequential([keras.Input((784,)), keras.layers.Dense(32, activation='relu'),
                   keras.layers.Dense(10, activation='softmax')]).save(handover / 'model.keras')
 """
+FIT = "result = model.fit(x_train, y_train, epochs=30, batch_size=64, validation_split=0.2)\n"
 SCORE = "score = [0.35, 0.88]\nprint('Test accuracy:', score[1])"
 
 
@@ -192,18 +193,15 @@ CLASS = {
     "faker": (edited(set_source("training", FAKE_TRAINING)), 6, "test_history -2"),
     "snoop": (with_code("preprocessing", SNOOP), 10, None),
     # Forgers (the issue's list) lose exactly the points of what they fake.
-    "patcher": (forged((None, PATCH_CHECKS), ("model", SIGMOID)), 7, "test_model -3"),
-    "zeroer": (forged(("training", ("=", "result = model.fit(x_train, y_train, epochs=30, batch_size=64, "
-                                    "validation_split=0.2)\n" + ZERO_WEIGHTS)),
-                      ("evaluation", ("=", SCORE))), 8, "test_accuracy -2"),
+    "patcher": (forged((None, PATCH_CHECKS), ("model", SIGMOID)), 7, "test_model -3 (AssertionError: Layer 2"),
+    "zeroer": (forged(("training", ("=", FIT + ZERO_WEIGHTS)), ("evaluation", ("=", SCORE))), 8, "test_accuracy -2"),
     "historian": (forged(("training", ("=", FAKE_HISTORY)), ("evaluation", ("=", SCORE))), 6,
-                  "test_history -2, test_accuracy -2"),
+                  "test_history -2 (AssertionError: The model's optimizer ran 0 steps"),
     "mse": (forged(("model", ("loss='categorical_crossentropy'", "loss='mse'"))), 7, "test_model -3"),
     "replacer": (forged((None, PATCH_CHECKS), ("model", SIGMOID), ("training", TAMPER_HANDOVER)), 7,
                  "test_model -3"),
-    "saver": (forged((None, PATCH_CHECKS), ("training", ("=", (
-        "result = model.fit(x_train, y_train, epochs=30, batch_size=64, validation_split=0.2)\n" + DECOY_SAVE
-        + ZERO_WEIGHTS))), ("evaluation", ("=", SCORE))), 6, "test_history -2, test_accuracy -2"),
+    "saver": (forged((None, PATCH_CHECKS), ("training", ("=", FIT + DECOY_SAVE + ZERO_WEIGHTS)),
+                     ("evaluation", ("=", SCORE))), 6, "The model's optimizer ran 0 steps"),
 }
 
 
