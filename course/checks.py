@@ -433,7 +433,7 @@ def check_outputs(function: str, described, cases: list, reference) -> None:
     if not isinstance(described, dict) or described.get("kind") != "outputs":
         fail(f"{function} が関数ではありません。", f"{function} should be a function.")
     outputs = described["outputs"]
-    if len(outputs) != len(cases):
+    if not cases or len(outputs) != len(cases):
         fail(f"{function} の結果がそろっていません。", f"{function} was not called on every test input.")
     for case, output in zip(cases, outputs, strict=True):
         call = _call_text(function, case)

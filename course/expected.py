@@ -42,8 +42,8 @@ def reference(split: str, kind: str) -> tuple:
 
 
 def images(split: str, shape: tuple | None = None):
-    """The check that `split`'s images (`kind` "images") were reshaped to `shape` and scaled to
-    [0, 1], or its labels (no shape) made one-hot. `warm` computes the reference beforehand."""
+    """The check that `split`'s images were reshaped to `shape` and scaled to [0, 1], or (no shape)
+    that its labels were made one-hot. `warm` computes the reference beforehand."""
     kind, name = ("images", f"x_{split}") if shape else ("labels", f"y_{split}")
 
     def check(a, profile):
@@ -55,19 +55,18 @@ def images(split: str, shape: tuple | None = None):
     return check
 
 
-def model(name: str, layers: list, compiled: dict | None = LECTURE_COMPILE):
-    """The layer table, and the compile settings where the student writes the compile call."""
+def model(name: str, layers: list):
+    """The layer table, and the compile settings (every model a student builds, they compile)."""
     def check(a, profile):
         check_layers(a[name], layers)
-        if compiled:
-            check_compile(a[name], **compiled)
+        check_compile(a[name], **LECTURE_COMPILE)
     return check
 
 
-def trained(result: str, name: str, assignment: str, **stated):
+def trained(result: str, name: str, assignment: str):
     """A `fit` of `name` ran in full under the budget, and its test accuracy reaches the threshold."""
     def check(a, profile):
-        history(result, name, **stated)(a, profile)
+        history(result, name)(a, profile)
         accuracy(name, assignment)(a, profile)
     return check
 
@@ -95,7 +94,7 @@ def score(name: str, model_name: str):
 
 def function(name: str, reference):
     """The student's function gave, on the inputs drawn for this cell, what `reference` gives."""
-    return lambda a, profile: check_outputs(name, a[name], a.inputs[name], reference)
+    return lambda a, profile: check_outputs(name, a[name], a.inputs.get(name, []), reference)
 
 
 def equals(name: str, expected, ja: str, en: str):

@@ -76,10 +76,10 @@ def describe(value, inputs=None) -> dict:
         return {"kind": "outputs", "outputs": [_call(value, case) for case in inputs or []]}
     if isinstance(value, np.ndarray) and value.size > ARRAY_AS_DIGEST:
         array = np.asarray(value)
-        finite = array.size and np.issubdtype(array.dtype, np.number)
+        numeric = array.size and np.issubdtype(array.dtype, np.number)
         return {"kind": "array", "shape": list(array.shape), "dtype": str(array.dtype),
-                "digest": digest(array) if finite else None,
-                "min": float(array.min()) if finite else None, "max": float(array.max()) if finite else None}
+                "digest": digest(array) if numeric else None,
+                "min": float(array.min()) if numeric else None, "max": float(array.max()) if numeric else None}
     return {"kind": "value", "value": _plain(value)}
 
 
