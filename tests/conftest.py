@@ -24,9 +24,10 @@ def profile_env(monkeypatch):
 @pytest.fixture
 def restore_fit():
     trainer = _fit_class()
-    original = trainer.fit
+    originals = {name: getattr(trainer, name) for name in ("fit", "evaluate", "predict")}
     yield
-    trainer.fit = original
+    for name, method in originals.items():
+        setattr(trainer, name, method)
 
 
 def mlp(hidden=32, output_activation="softmax"):

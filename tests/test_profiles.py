@@ -2,7 +2,15 @@ import pytest
 from conftest import mlp, tiny_data
 from jupyter_client.manager import KernelManager
 
-from course.profiles import KERNEL_ARGS, PROFILES, Profile, active_profile, install_fit_cap, installed_profile
+from course.profiles import (
+    KERNEL_ARGS,
+    PROFILES,
+    Profile,
+    active_profile,
+    install_fit_cap,
+    installed_profile,
+    quiet_progress_bars,
+)
 
 
 def test_default_profiles(profile_env, monkeypatch):
@@ -52,6 +60,19 @@ def test_full_profile_changes_nothing(restore_fit):
     x, y = tiny_data(20)
     history = mlp().fit(x, y, epochs=4, batch_size=5, verbose=0)
     assert history.params["epochs"] == 4 and history.params["steps"] == 4
+
+
+def test_evaluate_and_predict_print_a_line_not_a_progress_bar_in_a_grading_kernel(restore_fit, capfd):
+    model = mlp()
+    x, y = tiny_data(200)
+    model.evaluate(x, y, batch_size=10)
+    assert capfd.readouterr().out.count("\b") > 0  # Keras's progress bar, redrawn with backspaces
+    quiet_progress_bars()
+    quiet_progress_bars()  # wraps once
+    loss, accuracy = model.evaluate(x, y, batch_size=10)
+    assert model.predict(x, 10, 1).shape == (200, 10)  # verbose given by position
+    out = capfd.readouterr().out
+    assert "\b" not in out and len(out.strip().splitlines()) == 2, out
 
 
 def test_installing_twice_wraps_once(restore_fit):
