@@ -7,8 +7,9 @@ FOLDER holds `handed/<test cell>/` (the files each test cell's hand-over wrote, 
 kernel's reach as the cell ended) and `inputs/<test cell>.json` (what the grader gave the cell's
 student functions). Models are loaded with Keras's safe mode: no code from the notebook is
 deserialised. Everything is recomputed from them and from the dataset, and compared with what
-the course expects (course/expected.py). Grading starts it with the notebook, in the sandbox; it
-imports Keras and loads the dataset while the notebook runs, then waits for a line on stdin.
+the course expects (course/expected.py). Grading starts it with the notebook, in the sandbox, and
+writes to its stdin the name of each test cell as the cell ends: it verifies that cell while the
+notebook runs on. An empty line says the notebook has run.
 """
 
 import itertools
