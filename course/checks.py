@@ -239,6 +239,10 @@ def _test_set(model) -> tuple:
     return x_test.reshape((-1,) + input_shape).astype("float32") / 255, y_test
 
 
+def test_labels() -> np.ndarray:
+    return dataset()[1][1]
+
+
 _predictions = {}  # {the model's architecture and weights: its test predictions}
 
 
@@ -260,8 +264,7 @@ def test_probabilities(model) -> np.ndarray:
 
 def measure_test_accuracy(model) -> float:
     """Accuracy on the test images, recomputed with the model's own weights."""
-    _, y = _test_set(model)
-    return float(np.mean(np.argmax(test_probabilities(model), axis=1) == y))
+    return float(np.mean(np.argmax(test_probabilities(model), axis=1) == test_labels()))
 
 
 def check_test_score(score, model) -> None:
@@ -293,7 +296,7 @@ NEAR_TIE = 1e-4
 def check_misclassified(indices, model) -> None:
     """`indices` lists, in order, the test images `model` gets wrong. The predictions are made
     again here, so any trained model passes."""
-    _, y = _test_set(model)
+    y = test_labels()
     probabilities = test_probabilities(model)
     top_two = np.sort(probabilities, axis=1)[:, -2:]
     either_way = set(np.flatnonzero(top_two[:, 1] - top_two[:, 0] < NEAR_TIE).tolist())
@@ -412,18 +415,22 @@ def keras_pooling(kind: str):
     return pool
 
 
+# How messages name the arguments of a student's function: an array by its label and shape, a
+# number as label=value (unlabelled: the value alone).
+ARGUMENT_LABELS = {"convolve": ("image", "kernel"), "max_pool": ("feature map", "pool_size", "stride"),
+                   "average_pool": ("feature map", "pool_size", "stride")}
+
+
 def _call_text(function: str, case: dict) -> str:
     """`convolve(image 6×6, kernel 3×3, stride=1, padding='valid')`: a call, arrays by their shape."""
-    names = {"convolve": ("image", "kernel"), "max_pool": ("feature map",), "average_pool": ("feature map",)}
+    labels = ARGUMENT_LABELS.get(function, ())
     args = []
     for i, value in enumerate(case["args"]):
+        label = labels[i] if i < len(labels) else None
         if isinstance(value, list):
-            shape = np.shape(value)
-            label = names.get(function, ())[i] if i < len(names.get(function, ())) else "array"
-            args.append(f"{label} {'×'.join(map(str, shape))}")
+            args.append(f"{label or 'array'} {'×'.join(map(str, np.shape(value)))}")
         else:
-            args.append({1: "pool_size", 2: "stride"}.get(i, "") + "=" + repr(value) if function.endswith("pool")
-                        else repr(value))
+            args.append(f"{label}={value!r}" if label else repr(value))
     args += [f"{key}={value!r}" for key, value in case.get("kwargs", {}).items()]
     return f"{function}({', '.join(args)})"
 

@@ -85,11 +85,19 @@ def history(result: str, name: str, **stated):
     return check
 
 
-def score(name: str, model_name: str):
-    def check(a, profile):
-        if a.full:
-            check_test_score(a.value(name), a[model_name])
-    return check
+def _on_test_images(check_value):
+    """A check of a value the student computed from the model's test predictions (`score`, the
+    misclassified images), which it predicts again: the verifier's, not the grading kernel's."""
+    def make(name: str, model_name: str):
+        def check(a, profile):
+            if a.full:
+                check_value(a.value(name), a[model_name])
+        return check
+    return make
+
+
+score = _on_test_images(check_test_score)
+misclassified = _on_test_images(check_misclassified)
 
 
 def function(name: str, reference):
@@ -111,13 +119,6 @@ def same_as_history(name: str, result: str, key: str):
         history = a[result].get("history", {}) if isinstance(a[result], dict) else {}
         if a.value(name) != history.get(key):
             fail(f"{name} が result.history['{key}'] ではありません。", f"{name} should be result.history[{key!r}].")
-    return check
-
-
-def misclassified(name: str, model_name: str):
-    def check(a, profile):
-        if a.full:
-            check_misclassified(a.value(name), a[model_name])
     return check
 
 

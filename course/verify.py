@@ -90,8 +90,9 @@ def verify_cell(assignment: str, cell: str, artefacts: Artefacts, profile=None) 
     from course.expected import EXPECTED
     from course.profiles import active_profile
 
+    profile = profile or active_profile(assignment)
     for check in EXPECTED[assignment][cell]:
-        check(artefacts, profile or active_profile(assignment))
+        check(artefacts, profile)
     return artefacts.measured
 
 
