@@ -5,7 +5,7 @@ PYTHON := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: env data demo collect grade release submissions test lint calibrate benchmark clean
+.PHONY: env data demo collect grade grade-by-hand export-grades publish release submissions test lint calibrate benchmark clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,6 +35,14 @@ collect: env
 
 grade: data
 	$(PYTHON) -m course.grade $(ASSIGNMENTS) $(GRADE_ARGS)
+
+# The written answers (考察), in JupyterLab: Nbgrader → Formgrader → Manual Grading; then make grade.
+grade-by-hand: env
+	$(PYTHON) -m course.by_hand
+
+# make export-grades FORMAT=canvas ROSTER=canvas_gradebook.csv KEY="SIS Login ID"   (moodle, wide; see course/export.py)
+export-grades: env
+	$(PYTHON) -m course.export --format $(FORMAT) $(if $(ROSTER),--roster "$(ROSTER)") $(if $(KEY),--key "$(KEY)")
 
 release: env
 	for a in $$(ls source); do $(PYTHON) -m nbgrader generate_assignment $$a --force || exit 1; done

@@ -28,6 +28,14 @@ c = get_config()  # noqa: F821 (defined by traitlets when it loads this file)
 
 c.CourseDirectory.course_id = "keras-course"
 
+# Students get notebooks through Colab or an LMS, not nbgrader's exchange; formgrader still looks
+# for one (and logs an error on every page without it), so it gets a folder in the course.
+c.Exchange.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
+# Formgrader shows its configuration as JSON when this is on; ours holds classes (the
+# preprocessors below), which it cannot show, and it logs a warning on every page instead.
+c.FormgradeExtension.debug = False
+
 # Kernels inherit this: TensorFlow's C++ log lines would otherwise clutter every cell.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

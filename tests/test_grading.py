@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -257,3 +258,81 @@ def test_plain_nbgrader_autograde_with_an_empty_keras_cache_grades_as_the_course
     with Gradebook(gradebook_url(course)) as gradebook:
         found = {s: gradebook.find_submission("mlp1", s).score for s in ("alice", "chris")}
     assert found == {"alice": AUTOGRADED_POINTS["mlp1"], "chris": AUTOGRADED_POINTS["mlp1"] - 3}
+
+
+def chromium_or_skip():
+    """Playwright driving Debian's chromium (Playwright cannot download its own browser here)."""
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements.txt)")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no browser at {CHROMIUM}: apt-get install chromium")
+    return playwright.sync_playwright
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def formgrader(graded):
+    """`python -m course.by_hand` (what `make grade-by-hand` runs) serving the graded demo class."""
+    import socket
+    import urllib.request
+
+    sync_playwright = chromium_or_skip()
+    course, _ = graded
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (course / "lab.log").open("w")
+    # A fresh Jupyter configuration: no JupyterLab workspace of an earlier run (its open tabs).
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(course / ".jupyter"))
+    server = subprocess.Popen([sys.executable, "-m", "course.by_hand", "--port", str(port), "--token", "course-test",
+                               "--no-browser"], cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token=course-test", timeout=1)
+            break
+        except OSError:
+            assert server.poll() is None, (course / "lab.log").read_text()
+            time.sleep(0.5)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{base}/login?next=/lab")
+        page.fill("input[name=password]", "course-test")
+        page.click("button[type=submit]")
+        yield course, page, base
+        browser.close()
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+def test_written_answers_graded_in_formgrader_reach_grades_csv_and_feedback(formgrader):
+    course, page, _ = formgrader
+    comment = "過学習の説明が的確です / A clear account of overfitting."
+    # As an instructor would: JupyterLab's Nbgrader menu opens Formgrader in a tab.
+    page.get_by_role("menuitem", name="Nbgrader").click()
+    page.get_by_role("menuitem", name="Formgrader").click()
+    frame = page.frame_locator("iframe")
+    frame.get_by_role("link", name="Manual Grading").first.click()
+    frame.get_by_role("link", name="mlp2", exact=True).click()
+    frame.get_by_role("link", name="mlp2", exact=True).click()  # the assignment's one notebook
+    frame.get_by_text("Submission #1").wait_for()  # the table loads after the page
+    frame.get_by_text("Show All Names").click()
+    frame.get_by_role("link", name="alice", exact=True).click()
+    score, box = frame.locator("#discussion"), frame.locator("#discussion-comment")
+    with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"):
+        score.fill("2")
+        box.click()  # leaving the score field saves it
+    with page.expect_response(lambda r: "/formgrader/api/comment/" in r.url and r.request.method == "PUT"):
+        box.fill(comment)
+        score.click()
+
+    run = grade(course, "mlp2")
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(course / "grades.csv") as f:
+        alice = next(r for r in csv.DictReader(f) if (r["student_id"], r["assignment"]) == ("alice", "mlp2"))
+    assert (alice["score"], alice["max_score"], alice["reasons"]) == ("17", "17", "")
+    feedback = (course / "feedback" / "alice" / "mlp2" / "mlp2.html").read_text()
+    assert comment in html.unescape(feedback)
