@@ -44,6 +44,10 @@ grade-by-hand: env
 export-grades: env
 	$(PYTHON) -m course.export --format $(FORMAT) $(if $(ROSTER),--roster "$(ROSTER)") $(if $(KEY),--key "$(KEY)")
 
+# make publish COLAB_REPO=owner/name: release/README.md with Colab badges, dist/<assignment>.zip for an LMS
+publish: release
+	$(PYTHON) -m course.publish "$(COLAB_REPO)"
+
 release: env
 	for a in $$(ls source); do $(PYTHON) -m nbgrader generate_assignment $$a --force || exit 1; done
 

@@ -19,6 +19,7 @@ from course.nbgrader_plugins import (
     AddMissingGivenCells,
     DatasetReadyExporter,
     DeduplicateGradeIds,
+    FeedbackTable,
     GradeOneExecute,
     HideHiddenTests,
     KeepOnlyErrorsInTests,
@@ -74,5 +75,6 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 
-# Feedback goes to students: it shows each test's result and message, not hidden tests' source.
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
+# Feedback goes to students: a table of results first, then each test's result and message, not
+# hidden tests' source.
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests, FeedbackTable]

@@ -17,8 +17,9 @@ Formats, as their documentation describes them:
   `Points Possible` row. The assignment ids come from the roster's header when it is a Canvas
   export with a column `mlp1 (12345)`; a column without an id makes Canvas create the assignment.
 - moodle: Moodle's grade import (Grades → Import → CSV file): First name, Last name, ID number,
-  Email address, one column per grade item, Total. Map "Email address" (or "ID number") to the
-  user, each assignment to its grade item, and Total to nothing.
+  Email address, Username (the course's student id unless the roster has one), one column per
+  grade item, Total. Map "Email address" (or "ID number", "Username") to the user, each
+  assignment to its grade item, and Total to nothing.
 - wide: student_id, first_name, last_name, email, one column per assignment, total.
 """
 
@@ -35,7 +36,8 @@ IDENTITY = {
     "canvas": {"Student": ("Student", "last_first"), "ID": ("ID", "lms_user_id"), "SIS User ID": ("SIS User ID",),
                "SIS Login ID": ("SIS Login ID", "student_id"), "Section": ("Section",)},
     "moodle": {"First name": ("First name", "first_name"), "Last name": ("Last name", "last_name"),
-               "ID number": ("ID number", "lms_user_id"), "Email address": ("Email address", "email")},
+               "ID number": ("ID number", "lms_user_id"), "Email address": ("Email address", "email"),
+               "Username": ("Username", "student_id")},
     "wide": {"student_id": ("student_id",), "first_name": ("first_name", "First name"),
              "last_name": ("last_name", "Last name"), "email": ("email", "Email address")},
 }

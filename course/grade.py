@@ -38,7 +38,7 @@ from course.data import DatasetError, ensure_fashion_mnist
 from course.grade_one import NOTEBOOK_TIMEOUT_S, environment, kernel_problem
 from course.intake import source_grade_ids
 from course.profiles import grading_profile
-from course.report import REPORT, class_report, print_table, write_report
+from course.report import REPORT, SUMMARY, class_report, print_table, write_report, write_summary
 
 
 def nbgrader(course: Path, *args: str, env: dict) -> bool:
@@ -137,7 +137,12 @@ def main(argv=None) -> int:
     rows = class_report(course, state, grade_ids)
     write_report(course, rows)
     print_table(rows, assignments)
-    print(f"\nReport: {course / REPORT}; feedback in {course / 'feedback'}")
+    worst = write_summary(course, rows, sorted({row[1] for row in rows}))
+    print()
+    for assignment in assignments:
+        if worst.get(assignment):
+            print(f"{assignment}: most failed {', '.join(worst[assignment])}")
+    print(f"\nReport: {course / REPORT}; class summary: {course / SUMMARY}; feedback in {course / 'feedback'}")
     return 0 if ok else 1
 
 

@@ -1,6 +1,7 @@
 """nbgrader plugins of the course (registered in nbgrader_config.py)."""
 
 import fcntl
+import html
 import os
 import sys
 from contextlib import contextmanager
@@ -195,3 +196,46 @@ class DeduplicateGradeIds(DeduplicateIds):
         if cell.metadata.get("nbgrader") == {}:
             del cell.metadata["nbgrader"]
         return cell, resources
+
+
+class FeedbackTable(NbGraderPreprocessor):
+    """The feedback page begins with a table: each graded cell, its points, whether it passed, and
+    its message (the checks' Japanese, then English), so a student sees at once what was lost.
+    Runs after GetGrades (which puts each cell's score in its metadata) and HideHiddenTests."""
+
+    STYLE = 'style="border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top"'
+    NARROW = STYLE[:-1] + '; white-space: nowrap"'
+
+    def preprocess(self, nb, resources):
+        e = html.escape
+        ids = resources["nbgrader"]
+        with Gradebook(ids["db_url"]) as gradebook:
+            notebook = gradebook.find_submission_notebook(ids["notebook"], ids["assignment"], ids["student"])
+            waiting = {g.name for g in notebook.grades if g.needs_manual_grade}
+        rows = []
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if not (is_grade(cell) and "points" in meta):
+                continue
+            score, points = meta.get("score") or 0, meta["points"]
+            if cell.cell_type == "markdown":  # a written answer, graded by hand
+                result = "採点待ち / not graded yet" if meta["grade_id"] in waiting else "手で採点 / graded by hand"
+                message = meta.get("comment") or ""
+            else:
+                errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+                result = "✔ 合格 / passed" if score >= points else "✘ 不合格 / failed"
+                # The checks' messages: a Japanese line, an English line, then data.
+                message = "\n".join(f"{errors[-1].ename}: {errors[-1].evalue}".splitlines()[:2]) if errors else ""
+            cells = (f"<code>{e(meta['grade_id'])}</code>", f"{score:g} / {points:g}", result,
+                     e(message).replace("\n", "<br>"))
+            # Test, points and result stay on one line; the message takes the rest.
+            styles = (self.NARROW, self.NARROW, self.NARROW, self.STYLE)
+            row = "".join(f"<td {style}>{c}</td>" for style, c in zip(styles, cells, strict=True))
+            rows.append(f"<tr>{row}</tr>")
+        if rows:
+            total = f"{ids['score']:g} / {ids['max_score']:g}"
+            heads = ("テスト / test", "点 / points", "結果 / result", "メッセージ / message")
+            table = ("<table><tr>" + "".join(f"<th {self.STYLE}>{h}</th>" for h in heads) + "</tr>"
+                     f"{''.join(rows)}</table>")
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"## 採点結果 / Results: {total}\n\n{table}"))
+        return nb, resources

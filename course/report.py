@@ -1,13 +1,19 @@
 """The class report: one row per student and notebook, from the gradebook and the grading state,
-with the reason for every lost point (grades.csv, and the table the command prints)."""
+with the reason for every lost point (grades.csv, and the table the command prints); and the
+class summary beside it (class_summary.html): per assignment, the distribution of scores and
+each test's pass rate with its most common failure."""
 
+import base64
 import csv
+import html
 import io
+from collections import Counter
 from pathlib import Path
 
 import nbformat
 
 REPORT = "grades.csv"
+SUMMARY = "class_summary.html"
 
 
 def gradebook_url(course: Path) -> str:
@@ -41,7 +47,8 @@ _DETAILS = {
 
 def class_report(course: Path, state: dict, grade_ids: dict) -> list:
     """One row per student and assignment with a submission: (student, assignment, score, max score,
-    status, reasons), from the gradebook and the grading state."""
+    status, reasons, outcomes), from the gradebook and the grading state; outcomes are
+    {test: None if it passed, else why not} for the tests nbgrader scored."""
     from nbgrader.api import Gradebook, MissingEntry
 
     rows = []
@@ -56,29 +63,34 @@ def class_report(course: Path, state: dict, grade_ids: dict) -> list:
                 continue  # not released yet
             reason = state.get(assignment, {}).get(student, {}).get("reason")
             if reason:
-                rows.append((student, assignment, 0, max_score, "not graded", [reason]))
+                rows.append((student, assignment, 0, max_score, "not graded", [reason], {}))
                 continue
             try:
                 submission = gradebook.find_submission(assignment, student)
             except MissingEntry:
-                rows.append((student, assignment, 0, max_score, "not graded", ["not graded yet"]))
+                rows.append((student, assignment, 0, max_score, "not graded", ["not graded yet"], {}))
                 continue
             messages = _messages(course, assignment, student)
             grades = {g.name: g for n in submission.notebooks for g in n.grades}
-            reasons = []
+            reasons, outcomes = [], {}
             # In notebook order: a solution cell's error (a timeout, say) before the tests it failed.
             for name in grade_ids[assignment]:
                 g = grades.get(name)
                 if g is None:
                     if name in messages:
                         reasons.append(f"{name} raised {messages[name]}")
-                elif g.needs_manual_grade:  # a written answer, or a test that never ran
-                    why = "grade by hand" if g.cell.cell_type == "markdown" else "not autograded"
-                    reasons.append(f"{name} ({why}, {g.max_score:g})")
+                    continue
+                outcome = None
+                if g.needs_manual_grade:  # a written answer, or a test that never ran
+                    outcome = "grade by hand" if g.cell.cell_type == "markdown" else "not autograded"
+                    reasons.append(f"{name} ({outcome}, {g.max_score:g})")
                 elif g.score < g.max_score:
+                    outcome = messages.get(name, "failed without a message")
                     message = f" ({messages[name]})" if name in messages else ""
                     reasons.append(f"{name} -{g.max_score - g.score:g}{message}")
-            rows.append((student, assignment, submission.score, submission.max_score, "graded", reasons))
+                if g.cell.cell_type == "code":  # a test; written answers are not
+                    outcomes[name] = outcome
+            rows.append((student, assignment, submission.score, submission.max_score, "graded", reasons, outcomes))
     return rows
 
 
@@ -86,13 +98,86 @@ def write_report(course: Path, rows: list) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student_id", "assignment", "score", "max_score", "status", "reasons"])
-    for student, assignment, score, max_score, status, reasons in rows:
+    for student, assignment, score, max_score, status, reasons, _ in rows:
         writer.writerow([student, assignment, f"{score:g}", f"{max_score:g}", status, "; ".join(reasons)])
     (course / REPORT).write_text(buffer.getvalue(), "utf-8")
 
 
 def print_table(rows: list, assignments: list) -> None:
     print(f"\n{'student':<12} {'assignment':<12} {'score':>7}  lost points")
-    for student, assignment, score, max_score, _, reasons in rows:
+    for student, assignment, score, max_score, _, reasons, _ in rows:
         if assignment in assignments:
             print(f"{student:<12} {assignment:<12} {score:>3g}/{max_score:<3g}  {'; '.join(reasons) or '-'}")
+
+
+def test_results(rows: list, assignment: str) -> list:
+    """[(test, submissions that passed it, graded submissions, most common failure or None,
+    how many times)] in notebook order, for the graded submissions of an assignment."""
+    graded = [outcomes for _, a, _, _, status, _, outcomes in rows if a == assignment and status == "graded"]
+    results = []
+    for test in dict.fromkeys(t for outcomes in graded for t in outcomes):
+        failures = Counter(o[test] for o in graded if o.get(test) is not None)
+        failure, times = failures.most_common(1)[0] if failures else (None, 0)
+        results.append((test, sum(test in o and o[test] is None for o in graded), len(graded), failure, times))
+    return results
+
+
+def most_failed(results: list) -> list:
+    """The tests the most submissions failed (none when every test passed everywhere)."""
+    worst = max((graded - passed for _, passed, graded, *_ in results), default=0)
+    return [test for test, passed, graded, *_ in results if worst and graded - passed == worst]
+
+
+def _histogram(scores: list, max_score: float) -> str:
+    """The distribution of scores as a PNG, base64 for an <img>."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5, 2.4))
+    axes = figure.subplots()
+    axes.hist(scores, bins=[x - 0.5 for x in range(int(max_score) + 2)], color="#4878a8", rwidth=0.9)
+    axes.set_xlabel("score")
+    axes.set_ylabel("students")
+    axes.set_xlim(-0.5, max_score + 0.5)
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    figure.tight_layout()
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=100)
+    return base64.b64encode(png.getvalue()).decode()
+
+
+def write_summary(course: Path, rows: list, assignments: list) -> dict:
+    """Write class_summary.html; {assignment: the tests the most students failed}."""
+    e = html.escape
+    parts, worst = [], {}
+    for assignment in assignments:
+        mine = [r for r in rows if r[1] == assignment]
+        graded = [r for r in mine if r[4] == "graded"]
+        if not mine:
+            continue
+        results = test_results(rows, assignment)
+        worst[assignment] = most_failed(results)
+        max_score = mine[0][3]
+        scores = [r[2] for r in graded]
+        mean = f", mean {sum(scores) / len(scores):.1f} / {max_score:g}" if scores else ""
+        by_hand = sum(any("(grade by hand" in reason for reason in r[5]) for r in graded)
+        by_hand = f", {by_hand} with written answers to grade by hand (make grade-by-hand)" if by_hand else ""
+        parts.append(f"<h2>{e(assignment)}</h2><p>{len(graded)} graded, {len(mine) - len(graded)} not graded{mean}"
+                     f"{by_hand}. "
+                     f"Most failed: <b>{e(', '.join(worst[assignment]) or 'none')}</b>.</p>")
+        if scores:
+            parts.append(f'<img alt="distribution of {e(assignment)} scores" '
+                         f'src="data:image/png;base64,{_histogram(scores, max_score)}">')
+        parts.append("<table><tr><th>test</th><th>passed</th><th>most common failure</th></tr>")
+        for test, passed, total, failure, times in results:
+            why = f"{e(failure)} ({times}×)" if failure else ""
+            parts.append(f"<tr><td>{e(test)}</td><td>{passed} / {total}</td><td>{why}</td></tr>")
+        parts.append("</table>")
+    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}")
+    page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Class summary</title><style>{style}</style>'
+            f"</head><body><h1>Class summary</h1>{''.join(parts)}</body></html>")
+    (course / SUMMARY).write_text(page, "utf-8")
+    return worst

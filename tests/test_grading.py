@@ -102,6 +102,12 @@ def test_grades_csv_table_and_feedback(graded):
         for student, lost in students.items():
             assert rows[assignment, student] == AUTOGRADED_POINTS[assignment] - sum(lost.values())
             assert (course / "feedback" / student / assignment / f"{assignment}.html").is_file()
+    # Feedback begins with a table of every test: points, result, the message in Japanese and English.
+    page = html.unescape((course / "feedback" / "bob" / "mlp1" / "mlp1.html").read_text())
+    table = page.split("採点結果 / Results: 5 / 10")[1].split("</table>")[0]
+    assert re.search(r"test_labels</code></td>\s*<td[^>]*>0 / 1</td><td[^>]*>✘ 不合格 / failed</td><td[^>]*>"
+                     r"AssertionError: y_train の形が \(60000, 10\) ではありません / y_train should have shape", table)
+    assert re.search(r"test_model</code></td>\s*<td[^>]*>3 / 3</td><td[^>]*>✔ 合格 / passed", table)
     assert ("bob          mlp1           5/10   test_labels -1 (AssertionError: y_train の形が (60000, 10) "
             "ではありません / y_train should have shape (60000, 10), found (60000,)); training raised ValueError: "
             "Arguments `target` and `output` must have the same rank (ndim).") in stdout
@@ -336,3 +342,64 @@ def test_written_answers_graded_in_formgrader_reach_grades_csv_and_feedback(form
     assert (alice["score"], alice["max_score"], alice["reasons"]) == ("17", "17", "")
     feedback = (course / "feedback" / "alice" / "mlp2" / "mlp2.html").read_text()
     assert comment in html.unescape(feedback)
+
+
+def test_exports_for_an_lms_follow_their_formats(graded, tmp_path):
+    course, _ = graded
+    # A Canvas gradebook export as the roster: emi is missing from it, zoe handed nothing in.
+    roster = tmp_path / "canvas.csv"
+    roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section,mlp1 (81001),Current Score\n"
+                      "    Points Possible,,,,,10,(read only)\n"
+                      + "".join(f'"{name}",{100 + i},S{i},{student},A,,\n' for i, (student, name) in enumerate(
+                          [("alice", "山田, 花子"), ("bob", "鈴木, 一郎"), ("chris", "佐藤, 健"), ("dana", "高橋, 玲"),
+                           ("zoe", "伊藤, 葵")])), encoding="utf-8-sig")
+
+    def export(*args):
+        run = subprocess.run([sys.executable, "-m", "course.export", *args], cwd=course, capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    said = export("--format", "canvas", "--roster", str(roster), "--key", "SIS Login ID")
+    data = (course / "grades-canvas.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel shows the names
+    rows = list(csv.reader(data.decode("utf-8-sig").splitlines()))
+    # Canvas's export: identity columns, `name (id)` per assignment (mlp1's id from the roster;
+    # the others make Canvas create the assignment), read-only totals, then Points Possible.
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "cnn", "mlp1 (81001)", "mlp2",
+                       "pooling", "Final Points"]
+    assert rows[1] == ["    Points Possible", "", "", "", "", "16", "10", "17", "23", "(read only)"]
+    by_login = {r[3]: r for r in rows[2:]}
+    assert by_login["alice"][:2] == ["山田, 花子", "100"] and by_login["alice"][6] == "10"
+    assert by_login["chris"][6] == "7"
+    assert by_login["zoe"][5:] == ["", "", "", "", ""]  # no submission: empty, not 0
+    assert by_login["emi"][:3] == ["", "", ""] and by_login["emi"][6] == "10"  # not in the roster: kept
+    assert "mlp1: 1 student(s) without a submission" in said and "not in the roster" in said and "emi" in said
+
+    export("--format", "moodle", "--roster", str(roster), "--key", "SIS Login ID")
+    header = next(csv.reader((course / "grades-moodle.csv").read_text("utf-8-sig").splitlines()))
+    assert header == ["First name", "Last name", "ID number", "Email address", "Username", "cnn", "mlp1", "mlp2",
+                      "pooling", "Total"]
+
+    export("--format", "wide")  # nbgrader's student table: every student graded
+    rows = list(csv.reader((course / "grades-wide.csv").read_text("utf-8-sig").splitlines()))
+    assert rows[0] == ["student_id", "first_name", "last_name", "email", "cnn", "mlp1", "mlp2", "pooling", "total"]
+    totals = {r[0]: float(r[-1]) for r in rows[1:]}
+    lost = sum(sum(students["bob"].values()) for students in EXPECTED_LOST.values())
+    assert totals["bob"] == sum(AUTOGRADED_POINTS.values()) - lost  # written answers not graded yet: 0
+
+
+def test_class_summary_names_the_test_most_students_fail(graded):
+    course, run = graded
+    page = (course / "class_summary.html").read_text()
+    for assignment, students in EXPECTED_LOST.items():
+        failures = {}
+        for lost in students.values():
+            for test in lost:
+                failures[test] = failures.get(test, 0) + 1
+        worst = max(failures.values())
+        section = page.split(f"<h2>{assignment}</h2>")[1].split("<h2>")[0]
+        named = re.search(r"Most failed: <b>([^<]*)</b>", section)[1].split(", ")
+        assert set(named) == {t for t, n in failures.items() if n == worst}, assignment
+        assert "data:image/png;base64," in section  # the distribution of scores
+        assert f"{assignment}: most failed {', '.join(named)}" in run.stdout
