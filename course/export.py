@@ -85,7 +85,8 @@ def roster_from_csv(path: Path, key: str | None) -> tuple:
     header = list(rows[0]) if rows else []
     key = key or ("student_id" if "student_id" in header else None)
     if key not in header:
-        raise ExportError(f"{path} has no column {key!r}. Say which column holds the student ids of submitted/ "
+        missing = f"no column {key!r}" if key else "no column student_id"
+        raise ExportError(f"{path} has {missing}. Say which column holds the student ids of submitted/ "
                           f"with --key; its columns are: {', '.join(header)}")
     students, skipped = [], 0
     for row in rows:
@@ -113,9 +114,9 @@ def canvas_ids(header: list) -> dict:
     return {m[1]: m[2] for m in (re.fullmatch(r"(.+) \((\d+)\)", c or "") for c in header) if m}
 
 
-def export(course: Path, fmt: str, roster: list, roster_header: list) -> tuple:
-    """(rows to write, messages for the instructor)."""
-    scores, maxima = read_report(course)
+def export(report: tuple, fmt: str, roster: list, roster_header: list) -> tuple:
+    """(rows to write, messages for the instructor) from read_report's report."""
+    scores, maxima = report
     assignments = list(maxima)
     known = {student_id for student_id, _ in scores}
     listed = {r["student_id"] for r in roster}
@@ -182,6 +183,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     course = args.course.resolve()
     try:
+        report = read_report(course)
         if args.roster:
             if not args.roster.is_file():
                 raise ExportError(f"No roster at {args.roster}: export it from the LMS as CSV.")
@@ -190,7 +192,7 @@ def main(argv=None) -> int:
                 print(f"{skipped} roster row(s) without {args.key or 'student_id'}: left out.", file=sys.stderr)
         else:
             roster, header = roster_from_gradebook(course), []
-        rows, messages = export(course, args.format, roster, header)
+        rows, messages = export(report, args.format, roster, header)
     except ExportError as error:
         print(error, file=sys.stderr)
         return 1
