@@ -68,4 +68,4 @@ benchmark: data
 	$(PYTHON) benchmarks/grading_time.py
 
 clean:
-	rm -rf autograded feedback logs gradebook.db gradebook.db.lock grades.csv grading_state.json .nbgrader.log
+	rm -rf autograded feedback logs gradebook.db gradebook.db.lock grades.csv grades-*.csv class_summary.html grading_state.json .nbgrader.log

@@ -15,7 +15,7 @@ from pathlib import Path
 
 def lab_command(port: int | None, token: str | None, browser: bool) -> list:
     command = [sys.executable, "-m", "jupyterlab", "--ServerApp.root_dir=.",
-               # An instructor's machine may be offline: no news pop-up, no update check.
+               # An instructor's machine may be offline: JupyterLab fetches no news and checks for no update.
                "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if port:
         command.append(f"--ServerApp.port={port}")

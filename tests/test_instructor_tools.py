@@ -3,6 +3,7 @@
 import csv
 import zipfile
 
+import nbformat
 import pytest
 
 from course import export, publish
@@ -56,9 +57,8 @@ def test_publish_writes_colab_badges_and_a_zip_per_assignment(tmp_path, capsys):
     for assignment, heading in (("mlp1", "MLP① 多層パーセプトロン"), ("cnn", "CNN 畳み込み")):
         folder = tmp_path / "release" / assignment
         folder.mkdir(parents=True)
-        (folder / f"{assignment}.ipynb").write_text(
-            '{"cells": [{"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# %s\\n本文"}], "metadata": {}, '
-            '"nbformat": 4, "nbformat_minor": 5}' % heading)
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {heading}\n本文")])
+        nbformat.write(notebook, folder / f"{assignment}.ipynb")
     (tmp_path / "release" / "mlp1" / ".ipynb_checkpoints").mkdir()
     assert publish.main(["tanaka-lab/keras-course", "--course", str(tmp_path)]) == 0
     readme = (tmp_path / "release" / "README.md").read_text()
