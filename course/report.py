@@ -110,7 +110,7 @@ def print_table(rows: list, assignments: list) -> None:
             print(f"{student:<12} {assignment:<12} {score:>3g}/{max_score:<3g}  {'; '.join(reasons) or '-'}")
 
 
-def test_results(rows: list, assignment: str) -> list:
+def pass_rates(rows: list, assignment: str) -> list:
     """[(test, submissions that passed it, graded submissions, most common failure or None,
     how many times)] in notebook order, for the graded submissions of an assignment."""
     graded = [outcomes for _, a, _, _, status, _, outcomes in rows if a == assignment and status == "graded"]
@@ -154,19 +154,18 @@ def write_summary(course: Path, rows: list, assignments: list) -> dict:
     parts, worst = [], {}
     for assignment in assignments:
         mine = [r for r in rows if r[1] == assignment]
-        graded = [r for r in mine if r[4] == "graded"]
         if not mine:
             continue
-        results = test_results(rows, assignment)
+        graded = [r for r in mine if r[4] == "graded"]
+        results = pass_rates(rows, assignment)
         worst[assignment] = most_failed(results)
         max_score = mine[0][3]
         scores = [r[2] for r in graded]
         mean = f", mean {sum(scores) / len(scores):.1f} / {max_score:g}" if scores else ""
         by_hand = sum(any("(grade by hand" in reason for reason in r[5]) for r in graded)
         by_hand = f", {by_hand} with written answers to grade by hand (make grade-by-hand)" if by_hand else ""
-        parts.append(f"<h2>{e(assignment)}</h2><p>{len(graded)} graded, {len(mine) - len(graded)} not graded{mean}"
-                     f"{by_hand}. "
-                     f"Most failed: <b>{e(', '.join(worst[assignment]) or 'none')}</b>.</p>")
+        parts.append(f"<h2>{e(assignment)}</h2><p>{len(graded)} graded, {len(mine) - len(graded)} not graded"
+                     f"{mean}{by_hand}. Most failed: <b>{e(', '.join(worst[assignment]) or 'none')}</b>.</p>")
         if scores:
             parts.append(f'<img alt="distribution of {e(assignment)} scores" '
                          f'src="data:image/png;base64,{_histogram(scores, max_score)}">')
