@@ -1,0 +1,86 @@
+"""The reference of the from-scratch CNN (course/scratch.py) against the seed, Keras and numerical
+gradients: what students' im2col, Convolution and Pooling will be checked with."""
+
+import numpy as np
+import pytest
+
+from course import scratch
+
+# Random batches, channels, strides and paddings, square and not.
+CASES = [  # (N, C, H, W), (FN, FH, FW), stride, pad
+    ((2, 1, 4, 4), (1, 3, 3), 1, 0),
+    ((2, 3, 7, 6), (4, 3, 2), 1, 1),
+    ((1, 2, 9, 9), (3, 5, 5), 2, 2),
+    ((3, 2, 8, 7), (2, 2, 3), 3, 0),
+]
+
+
+def test_im2col_gives_the_rows_the_seed_prints():
+    # The seed's example: two 4x4 single-channel images, a 3x3 filter, stride 1, no padding.
+    images = np.array([[[[20, 95, 70, 5], [3, 91, 59, 59], [81, 15, 21, 32], [38, 32, 52, 89]]],
+                       [[[45, 94, 38, 4], [18, 27, 44, 10], [22, 42, 9, 62], [20, 89, 26, 23]]]], dtype=float)
+    col = scratch.im2col(images, 3, 3)
+    assert col.shape == (8, 9)
+    assert col[0].tolist() == [20, 95, 70, 3, 91, 59, 81, 15, 21]
+    assert col[7].tolist() == [27, 44, 10, 42, 9, 62, 89, 26, 23]
+
+
+@pytest.mark.parametrize("shape, filters, stride, pad", CASES)
+def test_col2im_is_the_adjoint_of_im2col(shape, filters, stride, pad):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=shape)
+    col = scratch.im2col(x, filters[1], filters[2], stride, pad)
+    other = rng.normal(size=col.shape)
+    back = scratch.col2im(other, shape, filters[1], filters[2], stride, pad)
+    assert back.shape == shape
+    # <im2col(x), c> = <x, col2im(c)>: col2im adds each value back where im2col took it from.
+    assert np.isclose(np.sum(col * other), np.sum(x * back))
+
+
+@pytest.mark.parametrize("shape, filters, stride, pad", CASES)
+def test_convolution_forward_is_what_keras_conv2d_computes(shape, filters, stride, pad):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=shape).astype(np.float32)
+    weights = rng.normal(size=(filters[0], shape[1], filters[1], filters[2])).astype(np.float32)
+    bias = rng.normal(size=filters[0]).astype(np.float32)
+    ours = scratch.convolution_forward(x, weights, bias, stride, pad)
+    assert np.allclose(ours, scratch.keras_convolution(x, weights, bias, stride, pad), atol=1e-4)
+
+
+@pytest.mark.parametrize("shape, pool, stride", [((2, 3, 4, 4), (2, 2), 2), ((1, 2, 7, 6), (3, 2), 1),
+                                                 ((2, 1, 9, 9), (3, 3), 3)])
+def test_pooling_forward_is_what_keras_maxpooling2d_computes(shape, pool, stride):
+    x = np.random.default_rng(2).normal(size=shape).astype(np.float32)
+    assert np.array_equal(scratch.pooling_forward(x, *pool, stride), scratch.keras_pooling(x, *pool, stride))
+
+
+@pytest.mark.parametrize("shape, filters, stride, pad", CASES)
+def test_backward_passes_match_numerical_gradients(shape, filters, stride, pad):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=shape)
+    weights = rng.normal(size=(filters[0], shape[1], filters[1], filters[2]))
+    bias = rng.normal(size=filters[0])
+    dout = rng.normal(size=scratch.convolution_forward(x, weights, bias, stride, pad).shape)
+
+    def loss():  # a scalar whose gradient with respect to the output is dout
+        return np.sum(scratch.convolution_forward(x, weights, bias, stride, pad) * dout)
+
+    dx, dweights, dbias = scratch.convolution_backward(x, weights, dout, stride, pad)
+    for analytic, value in ((dx, x), (dweights, weights), (dbias, bias)):
+        assert scratch.relative_error(analytic, scratch.numerical_gradient(loss, value)) < 1e-6
+
+    pool_out = scratch.pooling_forward(x, 2, 2, 2)
+    dpool = rng.normal(size=pool_out.shape)
+    numerical = scratch.numerical_gradient(lambda: np.sum(scratch.pooling_forward(x, 2, 2, 2) * dpool), x)
+    assert scratch.relative_error(scratch.pooling_backward(x, dpool, 2, 2, 2), numerical) < 1e-6
+
+
+def test_a_transposed_weight_gradient_is_told_from_the_right_one():
+    # The demo mistake the lecture's checks must catch: dW computed as col.T @ dout, not transposed back.
+    rng = np.random.default_rng(4)
+    x, weights = rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(2, 2, 3, 3))
+    dout = rng.normal(size=(2, 2, 3, 3))
+    _, dweights, _ = scratch.convolution_backward(x, weights, dout)
+    col = scratch.im2col(x, 3, 3)
+    wrong = (col.T @ dout.transpose(0, 2, 3, 1).reshape(-1, 2)).reshape(2, 2, 3, 3)
+    assert scratch.relative_error(dweights, wrong) > 0.1
