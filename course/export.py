@@ -148,7 +148,7 @@ def export(report: tuple, fmt: str, roster: list, roster_header: list) -> tuple:
         present = [m for m in marks if m is not None]
         total = f"{sum(present):g}" if present else ""
         rows.append([*cells, *("" if m is None else f"{m:g}" for m in marks), total])
-        if fmt in MATCHED_ON and not any(cells[list(identity).index(c)] for c in MATCHED_ON[fmt]):
+        if fmt in MATCHED_ON and not any(dict(zip(identity, cells, strict=True))[c] for c in MATCHED_ON[fmt]):
             unmatched.append(student["student_id"])
 
     messages = [f"{a}: {n} student(s) without a submission (empty cells)" for a, n in missing.items() if n]

@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     rows = class_report(course, state, grade_ids)
     write_report(course, rows)
     print_table(rows, assignments)
-    worst = write_summary(course, rows, sorted({row[1] for row in rows}))
+    worst = write_summary(course, rows)
     print()
     for assignment in assignments:
         if worst.get(assignment):

@@ -90,7 +90,7 @@ def relative_error(a, b) -> float:
     """max |a - b| / max(|a|, |b|), elementwise; 0 where both are 0."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     scale = np.maximum(np.abs(a), np.abs(b))
-    return float(np.max(np.where(scale > 0, np.abs(a - b) / np.where(scale > 0, scale, 1), 0), initial=0))
+    return float(np.max(np.abs(a - b) / np.where(scale > 0, scale, 1), initial=0))  # where 0, |a - b| is 0
 
 
 def keras_convolution(x, weights, bias, stride=1, pad=0):
