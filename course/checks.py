@@ -13,6 +13,7 @@ from importlib import resources
 import numpy as np
 
 from course.data import load_fashion_mnist
+from course.handover import arguments
 
 # One reading of the dataset per process: every check compares with the same arrays.
 dataset = functools.cache(load_fashion_mnist)
@@ -263,8 +264,33 @@ def test_probabilities(model) -> np.ndarray:
 
 
 def measure_test_accuracy(model) -> float:
-    """Accuracy on the test images, recomputed with the model's own weights."""
+    """Accuracy on the test images, recomputed with the model's own weights (a Keras model, or
+    scratch_cnn's SimpleConvNet from its parameters)."""
+    if isinstance(getattr(model, "params", None), dict):
+        return scratch_accuracy(model.params)
     return float(np.mean(np.argmax(test_probabilities(model), axis=1) == test_labels()))
+
+
+def scratch_accuracy(params: dict) -> float:
+    """SimpleConvNet's accuracy on the 10,000 test images, computed with the course's own layers
+    (course.scratch) from the parameters alone."""
+    from course.scratch import SIMPLE_CONV_NET_SHAPES, simple_conv_net_scores
+
+    arrays = {}
+    for name, shape in SIMPLE_CONV_NET_SHAPES.items():
+        try:
+            arrays[name] = np.asarray(params[name], dtype=np.float64)
+        except (KeyError, TypeError, ValueError):
+            arrays[name] = None
+        if arrays[name] is None or arrays[name].shape != shape:
+            found = None if arrays[name] is None else arrays[name].shape
+            fail(f"network.params['{name}'] の形が {shape} ではありません ({found})。",
+                 f"network.params[{name!r}] should have shape {shape}, found {found}.")
+    (_, _), (x_test, y_test) = dataset()
+    x = x_test.reshape(-1, 1, 28, 28) / 255
+    predicted = np.concatenate([np.argmax(simple_conv_net_scores(arrays, x[i:i + 1000]), axis=1)
+                                for i in range(0, len(x), 1000)])
+    return float(np.mean(predicted == y_test))
 
 
 def check_test_score(score, model) -> None:
@@ -317,9 +343,13 @@ def check_misclassified(indices, model) -> None:
 
 
 def check_test_accuracy(model, assignment: str, model_name: str, profile) -> float:
-    """The model's recomputed test accuracy reaches `profile`'s threshold; returns it."""
+    """The model's recomputed test accuracy reaches `profile`'s threshold; returns it. A
+    SimpleConvNet (scratch_cnn) is handed over as its parameters."""
     limit = threshold(assignment, model_name, profile)
-    accuracy = measure_test_accuracy(model)
+    if isinstance(model, dict) and model.get("kind") == "value":
+        accuracy = scratch_accuracy(model["value"] if isinstance(model["value"], dict) else {})
+    else:
+        accuracy = measure_test_accuracy(model)
     if accuracy < limit:
         fail(
             f"テストデータでの正解率 {accuracy:.4f} が基準 {limit:.3f} に届きません。"
@@ -418,7 +448,14 @@ def keras_pooling(kind: str):
 # How messages name the arguments of a student's function: an array by its label and shape, a
 # number as label=value (unlabelled: the value alone).
 ARGUMENT_LABELS = {"convolve": ("image", "kernel"), "max_pool": ("feature map", "pool_size", "stride"),
-                   "average_pool": ("feature map", "pool_size", "stride")}
+                   "average_pool": ("feature map", "pool_size", "stride"),
+                   "im2col": ("input_data", "filter_h", "filter_w", "stride", "pad"),
+                   "col2im": ("col", "input_shape", "filter_h", "filter_w", "stride", "pad"),
+                   "convolution_forward": ("x", "W", "b", "stride", "pad"),
+                   **{f"convolution_d{p}": ("x", "W", "b", "dout", "stride", "pad") for p in ("x", "W", "b")},
+                   "pooling_forward": ("x", "pool_h", "pool_w", "stride"),
+                   "pooling_dx": ("x", "dout", "pool_h", "pool_w", "stride"),
+                   "conv_net_params": ("filter_num", "filter_size", "hidden_size")}
 
 
 def _call_text(function: str, case: dict) -> str:
@@ -429,14 +466,17 @@ def _call_text(function: str, case: dict) -> str:
         label = labels[i] if i < len(labels) else None
         if isinstance(value, list):
             args.append(f"{label or 'array'} {'×'.join(map(str, np.shape(value)))}")
+        elif isinstance(value, dict) and "tuple" in value:
+            args.append(f"{label}={tuple(value['tuple'])}" if label else repr(tuple(value["tuple"])))
         else:
             args.append(f"{label}={value!r}" if label else repr(value))
     args += [f"{key}={value!r}" for key, value in case.get("kwargs", {}).items()]
     return f"{function}({', '.join(args)})"
 
 
-def check_outputs(function: str, described, cases: list, reference) -> None:
-    """The student's `function`, called in the kernel on `cases`, gave what `reference` gives."""
+def check_outputs(function: str, described, cases: list, reference, compare=None) -> None:
+    """The student's `function`, called in the kernel on `cases`, gave what `reference` gives
+    (`compare(call, actual, expected)` fails where not; by default `check_array`)."""
     if not isinstance(described, dict) or described.get("kind") != "outputs":
         fail(f"{function} が関数ではありません。", f"{function} should be a function.")
     outputs = described["outputs"]
@@ -446,12 +486,56 @@ def check_outputs(function: str, described, cases: list, reference) -> None:
         call = _call_text(function, case)
         if "raised" in output:
             fail(f"{call} でエラーになりました: {output['raised']}", f"{call} raised {output['raised']}")
-        expected = np.asarray(reference(*case["args"], **case.get("kwargs", {})), float)
+        expected = np.asarray(reference(*arguments(case), **case.get("kwargs", {})), float)
         try:
             actual = np.asarray(output["output"], float)
         except (TypeError, ValueError):
             fail(f"{call} の結果が数の配列ではありません。", f"{call} should return an array of numbers.")
-        check_array(call, actual, expected)
+        (compare or check_array)(call, actual, expected)
+
+
+# A backward pass's gradient may differ from the numerical one by this much (relative error,
+# course.scratch.relative_error): both are float64, and rounding gives about 1e-10.
+GRADIENT_BOUND = 1e-5
+
+
+def check_gradient(call: str, actual: np.ndarray, numerical: np.ndarray) -> None:
+    """A gradient from a backward pass agrees with the numerical gradient."""
+    from course.scratch import relative_error
+
+    if actual.shape != numerical.shape:
+        fail(f"{call} の形が違います: 期待 {numerical.shape}、実際 {actual.shape}",
+             f"{call} should have shape {numerical.shape}, found {actual.shape}.")
+    error = relative_error(actual, numerical)
+    if not error <= GRADIENT_BOUND:
+        fail(f"{call} が数値微分で求めた勾配と合いません (相対誤差 {error:.2g}、基準 {GRADIENT_BOUND:g})。",
+             f"{call} differs from the numerical gradient: relative error {error:.2g} "
+             f"(at most {GRADIENT_BOUND:g}).")
+
+
+LECTURE_ITERATIONS = 1000  # scratch_cnn: the seed's iters_num
+
+
+def check_loss_list(described, profile) -> None:
+    """`train_loss_list` has one loss per iteration the budget allowed, and the loss went down."""
+    losses = described.get("value") if isinstance(described, dict) else None
+    try:
+        losses = np.asarray(losses, dtype=float).ravel()
+    except (TypeError, ValueError):
+        losses = None
+    if losses is None or losses.size == 0:
+        fail("train_loss_list が loss の値のリストではありません。",
+             "train_loss_list should be a list of the losses, one per iteration.")
+    expected = profile.iterations_run(LECTURE_ITERATIONS)
+    if len(losses) != expected:
+        fail(f"train_loss_list の長さが {len(losses)} です。iters_num 回 ({expected} 回) 繰り返してください。",
+             f"train_loss_list has {len(losses)} losses: the loop should run iters_num ({expected}) times.")
+    window = max(1, len(losses) // 10)
+    first, last = losses[:window].mean(), losses[-window:].mean()
+    if not last < 0.9 * first:
+        fail(f"loss が下がっていません (最初 {first:.3f}、最後 {last:.3f})。optimizer.update を呼びましたか？",
+             f"The loss did not go down (first {first:.3f}, last {last:.3f}): "
+             "does the loop call optimizer.update?")
 
 
 def check_learning_curves(fig, result) -> None:

@@ -23,6 +23,25 @@ class Student:
     tampered_cells: dict = field(default_factory=dict)
 
 
+# emi's im2col: one window at a time, rows in the same order.
+IM2COL_LOOPS_REPLACED = """    col = np.zeros((N, C, filter_h, filter_w, out_h, out_w))
+
+    for y in range(filter_h):
+        y_max = y + stride * out_h
+        for x in range(filter_w):
+            x_max = x + stride * out_w
+            col[:, :, y, x, :, :] = img[:, :, y:y_max:stride, x:x_max:stride]
+
+    col = col.transpose(0, 4, 5, 1, 2, 3)  # (N, C, filter_h, filter_w, out_h, out_w) -> (N, out_h, out_w, C, filter_h, filter_w)
+    col = col.reshape(N * out_h * out_w, -1)
+    return col"""
+IM2COL_LOOPS = """    rows = []
+    for n in range(N):
+        for i in range(out_h):
+            for j in range(out_w):
+                window = img[n, :, i * stride:i * stride + filter_h, j * stride:j * stride + filter_w]
+                rows.append(window.flatten())
+    return np.array(rows)"""
 MLP_IMPORTS = "from keras.models import Sequential\nfrom keras.layers import Dense"
 DEMO_CLASS = {
     "mlp1": {
@@ -147,6 +166,32 @@ DEMO_CLASS = {
             answers={"misclassified": [("predicted_labels != true_labels", "predicted_labels == true_labels")]},
         ),
     },
+    "scratch_cnn": {
+        "alice": Student("the reference solution"),
+        "bob": Student(
+            "im2col ignores padding: no np.pad, and out_h, out_w without pad (the seed's example still passes)",
+            answers={"im2col": [("out_h = (H + 2 * pad - filter_h)", "out_h = (H - filter_h)"),
+                                ("out_w = (W + 2 * pad - filter_w)", "out_w = (W - filter_w)"),
+                                ("img = np.pad(input_data, [(0, 0), (0, 0), (pad, pad), (pad, pad)], 'constant')",
+                                 "img = input_data")]},
+        ),
+        "chris": Student(
+            "Convolution.backward reshapes col.T @ dout into the filters' shape without transposing it first",
+            answers={"convolution": [("self.dW = self.dW.transpose(1, 0).reshape(FN, C, FH, FW)",
+                                      "self.dW = self.dW.reshape(FN, C, FH, FW)")]},
+        ),
+        "dana": Student(
+            "the training loop computes the gradients but never calls optimizer.update",
+            answers={"train": [("        optimizer.update(network.params, grad)\n", "")]},
+        ),
+        "emi": Student(
+            "writes im2col with a loop over every output position and counts the parameters layer by layer in "
+            "another order: slower, also correct",
+            answers={"im2col": [(IM2COL_LOOPS_REPLACED, IM2COL_LOOPS)],
+                     "param_count": [("    conv_size = 28 - filter_size + 1\n    pool_size = conv_size // 2\n",
+                                      "    pool_size = (28 - filter_size + 1) // 2\n")]},
+        ),
+    },
 }
 
 
@@ -160,6 +205,9 @@ WRITTEN_ANSWERS = {
     "padding='same' だと出力は入力と同じ 28×28 になる。",
     "pooling": "マックスプーリングは領域の中で一番大きい値を残して、ほかの値と細かい位置を捨てる。"
     "model_deep は Dropout が多いので val_loss があまり上がらず、model_pool より過学習が少なかった。",
+    "scratch_cnn": "im2col を使うと畳み込みが行列の積 1 回になり、for 文で 1 か所ずつ計算するより速い。"
+    "1 つ目の層では 57,600×25 の行列になり、同じ画素が何回もコピーされるのでメモリは増える。"
+    "学習用とテスト用の正答率はどちらも上がっていき、差は小さかったので、まだ過学習はしていないと思う。",
 }
 
 

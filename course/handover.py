@@ -55,11 +55,22 @@ def _plain(value):
         return {"unreadable": type(value).__name__}
 
 
+def arguments(case: dict) -> list:
+    """A case's arguments as a function gets them: JSON lists as NumPy arrays, {"tuple": [...]}
+    as a tuple (a shape), anything else as it is."""
+    def argument(value):
+        if isinstance(value, list):
+            return np.array(value, dtype=float)
+        if isinstance(value, dict) and "tuple" in value:
+            return tuple(value["tuple"])
+        return value
+    return [argument(value) for value in case["args"]]
+
+
 def _call(function, case):
-    """The function's output on one case, whose arrays (JSON lists) it gets as NumPy arrays."""
-    args = [np.array(arg, dtype=float) if isinstance(arg, list) else arg for arg in case["args"]]
+    """The function's output on one case."""
     try:
-        return {"output": _plain(np.asarray(function(*args, **case.get("kwargs", {}))))}
+        return {"output": _plain(np.asarray(function(*arguments(case), **case.get("kwargs", {}))))}
     except Exception as error:  # the student's function failed on this input: the verifier says so
         return {"raised": f"{type(error).__name__}: {error}"[:300]}
 

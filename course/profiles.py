@@ -21,15 +21,19 @@ class Profile:
     name: str
     max_epochs: int | None  # None: as many as the notebook asks for
     max_train_samples: int | None  # None: the whole training set
+    # A NumPy training loop's `iters_num` (scratch_cnn); None: as many as the notebook asks for.
+    max_iterations: int | None = None
 
     @property
     def capped(self) -> bool:
-        return self.max_epochs is not None or self.max_train_samples is not None
+        return any(cap is not None for cap in (self.max_epochs, self.max_train_samples, self.max_iterations))
 
     @property
     def description(self) -> str:
         if not self.capped:
             return "the lecture's epochs"
+        if self.max_iterations is not None:
+            return f"at most {self.max_iterations} iterations"
         epochs = "as many epochs as asked" if self.max_epochs is None else (
             f"at most {self.max_epochs} epoch{'s' if self.max_epochs > 1 else ''}")
         if self.max_train_samples is None:
@@ -38,6 +42,9 @@ class Profile:
 
     def epochs_run(self, requested: int) -> int:
         return requested if self.max_epochs is None else min(requested, self.max_epochs)
+
+    def iterations_run(self, requested: int) -> int:
+        return requested if self.max_iterations is None else min(requested, self.max_iterations)
 
 
 PROFILES = {
@@ -53,6 +60,9 @@ ASSIGNMENT_BUDGETS = {
     ("grade", "mlp2"): Profile("grade", 2, None),
     ("grade", "cnn"): Profile("grade", 1, 24000),
     ("grade", "pooling"): Profile("grade", 1, 12000),
+    # scratch_cnn trains in NumPy, not with fit: its budget caps the loop's iterations.
+    ("grade", "scratch_cnn"): Profile("grade", None, None, 200),
+    ("smoke", "scratch_cnn"): Profile("smoke", None, None, 50),
 }
 
 # Extra arguments nbgrader (and the calibration command) pass to every kernel they start.
@@ -156,6 +166,20 @@ def quiet_progress_bars() -> None:
         setattr(trainer, name, method)
 
 
+ITERATIONS = "iters_num"  # what the NumPy training loops of scratch_cnn run for
+
+
+def install_iteration_cap(shell, profile: Profile) -> None:
+    """After every cell, bring the notebook's `iters_num` down to the profile's budget: the loop
+    in the next cell then runs that many iterations, whatever the notebook set."""
+    def cap(result):
+        asked = shell.user_ns.get(ITERATIONS)
+        if isinstance(asked, int) and asked > profile.max_iterations:
+            shell.user_ns[ITERATIONS] = profile.max_iterations
+            print(f"[course] profile {profile.name}: {ITERATIONS} {asked} -> {profile.max_iterations}")
+    shell.events.register("post_run_cell", cap)
+
+
 def installed_profile() -> Profile | None:
     """The profile whose cap `fit` runs under, or None."""
     return getattr(_fit_class().fit, "course_profile", None)
@@ -201,3 +225,5 @@ def prepare_kernel() -> None:
         keras.utils.set_random_seed(grading_seed())
 
     shell.events.register("pre_run_cell", seed_before_first_cell)
+    if profile.max_iterations is not None:
+        install_iteration_cap(shell, profile)

@@ -87,10 +87,25 @@ def numerical_gradient(f, x, h=1e-5):
 
 
 def relative_error(a, b) -> float:
-    """max |a - b| / max(|a|, |b|), elementwise; 0 where both are 0."""
+    """|a - b| / max(|a|, |b|) in the Euclidean norm (0 when both are 0): rounding in either
+    gives about 1e-10 here, a gradient of the wrong shape or sign about 1."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    scale = np.maximum(np.abs(a), np.abs(b))
-    return float(np.max(np.abs(a - b) / np.where(scale > 0, scale, 1), initial=0))  # where 0, |a - b| is 0
+    scale = max(np.linalg.norm(a), np.linalg.norm(b))
+    return float(np.linalg.norm(a - b) / scale) if scale else 0.0
+
+
+def numerical_convolution_gradient(wrt: str):
+    """The numerical gradient of sum(convolution_forward(x, W, b) * dout) with respect to "x",
+    "W" or "b": what Convolution.backward's dx, dW and db must be."""
+    def gradient(x, weights, bias, dout, stride, pad):
+        target = {"x": x, "W": weights, "b": bias}[wrt]
+        return numerical_gradient(lambda: np.sum(convolution_forward(x, weights, bias, stride, pad) * dout), target)
+    return gradient
+
+
+def numerical_pooling_gradient(x, dout, pool_h, pool_w, stride):
+    """The numerical gradient of sum(pooling_forward(x) * dout) with respect to x: Pooling.backward's dx."""
+    return numerical_gradient(lambda: np.sum(pooling_forward(x, pool_h, pool_w, stride) * dout), x)
 
 
 def keras_convolution(x, weights, bias, stride=1, pad=0):
@@ -112,3 +127,72 @@ def keras_pooling(x, pool_h, pool_w, stride=1):
 
     layer = keras.layers.MaxPooling2D((pool_h, pool_w), strides=stride, padding="valid")
     return keras.ops.convert_to_numpy(layer(x.transpose(0, 2, 3, 1))).transpose(0, 3, 1, 2)
+
+
+def keras_simple_conv_net(filter_num, filter_size, hidden_size):
+    """SimpleConvNet's architecture in Keras (conv, ReLU, 2×2 max pooling, Affine, ReLU, Affine on
+    28×28 single-channel images), for its parameter count."""
+    import keras
+
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(filter_num, filter_size, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(hidden_size, activation="relu"),
+        keras.layers.Dense(10),
+    ])
+
+
+SIMPLE_CONV_NET_SHAPES = {"W1": (30, 1, 5, 5), "b1": (30,), "W2": (4320, 100), "b2": (100,), "W3": (100, 10),
+                          "b3": (10,)}
+
+
+def simple_conv_net_scores(params, x):
+    """SimpleConvNet's output (before softmax) for images x (N, 1, 28, 28), computed with the
+    reference layers from its parameters alone."""
+    conv = np.maximum(convolution_forward(x, params["W1"], params["b1"]), 0)
+    hidden = np.maximum(pooling_forward(conv, 2, 2, 2).reshape(len(x), -1) @ params["W2"] + params["b2"], 0)
+    return hidden @ params["W3"] + params["b3"]
+
+
+def layer_functions(namespace: dict, *names: str) -> dict:
+    """The notebook's Convolution and Pooling classes (from `namespace`, its globals) as functions
+    of their inputs, for a hidden test to hand over: `convolution_forward(x, W, b, stride, pad)`,
+    `convolution_dx` / `_dW` / `_db(x, W, b, dout, stride, pad)`, `pooling_forward(x, pool_h,
+    pool_w, stride)`, `pooling_dx(x, dout, pool_h, pool_w, stride)`. They run with the reference
+    im2col and col2im in place of the notebook's: a mistake there costs im2col's points, not the
+    layers' too."""
+    def convolution(x, weights, bias, stride, pad):
+        layer = namespace["Convolution"](weights, bias, int(stride), int(pad))
+        return layer, layer.forward(x)
+
+    def convolution_backward_pass(x, weights, bias, dout, stride, pad):
+        layer, _ = convolution(x, weights, bias, stride, pad)
+        return layer, layer.backward(dout)
+
+    def pooling(x, pool_h, pool_w, stride):
+        layer = namespace["Pooling"](int(pool_h), int(pool_w), int(stride))
+        return layer, layer.forward(x)
+
+    functions = {
+        "convolution_forward": lambda *args: convolution(*args)[1],
+        "convolution_dx": lambda *args: convolution_backward_pass(*args)[1],
+        "convolution_dW": lambda *args: convolution_backward_pass(*args)[0].dW,
+        "convolution_db": lambda *args: convolution_backward_pass(*args)[0].db,
+        "pooling_forward": lambda *args: pooling(*args)[1],
+        "pooling_dx": lambda x, dout, *args: pooling(x, *args)[0].backward(dout),
+    }
+    return {name: _with_reference_im2col(functions[name], namespace) for name in names}
+
+
+def _with_reference_im2col(function, namespace: dict):
+    def call(*args):
+        kept = {name: namespace[name] for name in ("im2col", "col2im") if name in namespace}
+        namespace.update(im2col=im2col, col2im=col2im)
+        try:
+            return function(*args)
+        finally:
+            namespace.pop("im2col"), namespace.pop("col2im")
+            namespace.update(kept)
+    return call

@@ -8,6 +8,7 @@ from course.profiles import (
     Profile,
     active_profile,
     install_fit_cap,
+    install_iteration_cap,
     installed_profile,
     quiet_progress_bars,
 )
@@ -29,6 +30,29 @@ def test_convolutional_lectures_grade_on_a_subset(profile_env):
     assert active_profile("mlp2").description == "at most 2 epochs"
     profile_env("smoke")
     assert active_profile("cnn") == PROFILES["smoke"]
+
+
+def test_the_numpy_lecture_caps_its_iterations(profile_env):
+    profile_env("grade")
+    assert active_profile("scratch_cnn").description == "at most 200 iterations"
+    profile_env("smoke")
+    assert active_profile("scratch_cnn").description == "at most 50 iterations"
+
+
+def test_iters_num_is_brought_down_after_the_cell_that_sets_it(capsys):
+    class Shell:  # what the cap uses of IPython's shell
+        user_ns = {}
+        events = type("Events", (), {"register": lambda self, event, callback: setattr(self, event, callback)})()
+
+    shell = Shell()
+    install_iteration_cap(shell, Profile("grade", None, None, 200))
+    shell.user_ns["iters_num"] = 1000
+    shell.events.post_run_cell(None)
+    assert shell.user_ns["iters_num"] == 200
+    assert "[course] profile grade: iters_num 1000 -> 200" in capsys.readouterr().out
+    shell.user_ns["iters_num"] = 100  # the extension's 100 iterations fit the budget
+    shell.events.post_run_cell(None)
+    assert shell.user_ns["iters_num"] == 100 and not capsys.readouterr().out
 
 
 def test_unknown_profile_is_refused(profile_env):

@@ -1,11 +1,17 @@
 """The reference of the from-scratch CNN (course/scratch.py) against the seed, Keras and numerical
 gradients: what students' im2col, Convolution and Pooling will be checked with."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from course import scratch
+from course import expected, scratch
+from course.checks import check_gradient, check_loss_list, check_outputs, scratch_accuracy
+from course.handover import describe
+from course.profiles import Profile
 
+COURSE = Path(__file__).resolve().parents[1]
 # Random batches, channels, strides and paddings, square and not.
 CASES = [  # (N, C, H, W), (FN, FH, FW), stride, pad
     ((2, 1, 4, 4), (1, 3, 3), 1, 0),
@@ -84,3 +90,78 @@ def test_a_transposed_weight_gradient_is_told_from_the_right_one():
     col = scratch.im2col(x, 3, 3)
     wrong = (col.T @ dout.transpose(0, 2, 3, 1).reshape(-1, 2)).reshape(2, 2, 3, 3)
     assert scratch.relative_error(dweights, wrong) > 0.1
+
+
+def solution_namespace(student: str) -> dict:
+    """What a demo student's notebook defines up to the training: their im2col, col2im,
+    Convolution, Pooling and parameter count, run here (as the notebook's cells run them)."""
+    from course.demo import DEMO_CLASS, submission
+
+    nb = submission(COURSE, "scratch_cnn", DEMO_CLASS["scratch_cnn"][student])
+    namespace = {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in ("im2col", "col2im", "convolution", "pooling", "param_count") or cell.source.startswith(
+                ("import numpy", "# im2colの処理確認")):
+            exec(cell.source, namespace)
+    return namespace
+
+
+def hidden_test_failures(namespace: dict) -> set:
+    """The function tests whose hidden part (as the source notebook writes it) fails on `namespace`."""
+    import nbformat
+
+    failed = set()
+    source = nbformat.read(COURSE / "source" / "scratch_cnn" / "scratch_cnn.ipynb", as_version=4)
+    for cell in source.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if grade_id.startswith("test_") and grade_id != "test_training":
+            hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+            try:
+                exec(hidden, namespace)
+            except AssertionError:
+                failed.add(grade_id)
+    return failed
+
+
+@pytest.mark.parametrize("student, failed", [
+    ("alice", set()),  # the reference solution
+    ("bob", {"test_im2col"}),  # im2col ignores padding: the layers, graded with the course's im2col, pass
+    ("chris", {"test_convolution_backward"}),  # dW not transposed
+    ("emi", set()),  # im2col with a loop per window: also correct
+])
+def test_hidden_tests_fail_exactly_the_function_that_is_wrong(student, failed):
+    assert hidden_test_failures(solution_namespace(student)) == failed
+
+
+def test_a_wrong_gradient_is_told_apart_from_rounding():
+    cases = expected.inputs_for("scratch_cnn", "test_convolution_backward", np.random.default_rng(1))["convolution_dW"]
+
+    def transposed(x, weights, bias, dout, stride, pad):
+        fn, c, fh, fw = weights.shape
+        col = scratch.im2col(x, fh, fw, stride, pad)
+        return (col.T @ dout.transpose(0, 2, 3, 1).reshape(-1, fn)).reshape(fn, c, fh, fw)
+
+    right = describe(lambda *args: scratch.convolution_backward(*(args[:2] + args[3:]))[1], cases)
+    check_outputs("convolution_dW", right, cases, scratch.numerical_convolution_gradient("W"), check_gradient)
+    with pytest.raises(AssertionError, match="differs from the numerical gradient: relative error"):
+        check_outputs("convolution_dW", describe(transposed, cases), cases,
+                      scratch.numerical_convolution_gradient("W"), check_gradient)
+
+
+def test_the_training_check_wants_every_iteration_and_a_falling_loss():
+    grade = Profile("grade", None, None, 200)
+    falling = list(np.linspace(2.3, 0.6, 200))
+    check_loss_list(describe(falling), grade)
+    with pytest.raises(AssertionError, match=r"iters_num \(200\) times"):
+        check_loss_list(describe(falling[:50]), grade)
+    with pytest.raises(AssertionError, match="does the loop call optimizer.update"):
+        check_loss_list(describe([2.3] * 200), grade)
+
+
+def test_the_test_accuracy_is_computed_from_the_parameters_alone():
+    untrained = {name: np.zeros(shape) for name, shape in scratch.SIMPLE_CONV_NET_SHAPES.items()}
+    untrained["b3"][3] = 1  # every image is a dress
+    assert scratch_accuracy(untrained) == 0.1  # the test set has 1,000 of each class
+    with pytest.raises(AssertionError, match=r"network.params\['W2'\] should have shape \(4320, 100\)"):
+        scratch_accuracy(dict(untrained, W2=np.zeros((720, 100))))
