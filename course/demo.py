@@ -32,7 +32,8 @@ IM2COL_LOOPS_REPLACED = """    col = np.zeros((N, C, filter_h, filter_w, out_h, 
             x_max = x + stride * out_w
             col[:, :, y, x, :, :] = img[:, :, y:y_max:stride, x:x_max:stride]
 
-    col = col.transpose(0, 4, 5, 1, 2, 3)  # (N, C, filter_h, filter_w, out_h, out_w) -> (N, out_h, out_w, C, filter_h, filter_w)
+    col = col.transpose(0, 4, 5, 1, 2, 3)  # (N, C, filter_h, filter_w, out_h, out_w) -> \
+(N, out_h, out_w, C, filter_h, filter_w)
     col = col.reshape(N * out_h * out_w, -1)
     return col"""
 IM2COL_LOOPS = """    rows = []

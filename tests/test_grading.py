@@ -48,8 +48,15 @@ EXPECTED_LOST = {
         "dana": {"test_model_valid": 2},
         "emi": {"test_misclassified": 2},
     },
+    "scratch_cnn": {
+        "alice": {},
+        "bob": {"test_im2col": 2},
+        "chris": {"test_convolution_backward": 3},
+        "dana": {"test_training": 3},
+        "emi": {},
+    },
 }
-AUTOGRADED_POINTS = {"mlp1": 10, "mlp2": 15, "cnn": 14, "pooling": 21}
+AUTOGRADED_POINTS = {"mlp1": 10, "mlp2": 15, "cnn": 14, "pooling": 21, "scratch_cnn": 18}
 
 
 def grade(course: Path, *args: str, profile: str = "smoke") -> subprocess.CompletedProcess:
@@ -367,12 +374,12 @@ def test_exports_for_an_lms_follow_their_formats(graded, tmp_path):
     # Canvas's export: identity columns, `name (id)` per assignment (mlp1's id from the roster;
     # the others make Canvas create the assignment), read-only totals, then Points Possible.
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "cnn", "mlp1 (81001)", "mlp2",
-                       "pooling", "Final Points"]
-    assert rows[1] == ["    Points Possible", "", "", "", "", "16", "10", "17", "23", "(read only)"]
+                       "pooling", "scratch_cnn", "Final Points"]
+    assert rows[1] == ["    Points Possible", "", "", "", "", "16", "10", "17", "23", "20", "(read only)"]
     by_login = {r[3]: r for r in rows[2:]}
     assert by_login["alice"][:2] == ["山田, 花子", "100"] and by_login["alice"][6] == "10"
     assert by_login["chris"][6] == "7"
-    assert by_login["zoe"][5:] == ["", "", "", "", ""]  # no submission: empty, not 0
+    assert by_login["zoe"][5:] == ["", "", "", "", "", ""]  # no submission: empty, not 0
     emi = AUTOGRADED_POINTS["mlp1"] - sum(EXPECTED_LOST["mlp1"]["emi"].values())
     assert by_login["emi"][:3] == ["", "", ""] and by_login["emi"][6] == f"{emi}"  # not in the roster: kept
     assert "mlp1: 1 student(s) without a submission" in said and "not in the roster" in said and "emi" in said
@@ -380,11 +387,12 @@ def test_exports_for_an_lms_follow_their_formats(graded, tmp_path):
     export("--format", "moodle", "--roster", str(roster), "--key", "SIS Login ID")
     header = next(csv.reader((course / "grades-moodle.csv").read_text("utf-8-sig").splitlines()))
     assert header == ["First name", "Last name", "ID number", "Email address", "Username", "cnn", "mlp1", "mlp2",
-                      "pooling", "Total"]
+                      "pooling", "scratch_cnn", "Total"]
 
     export("--format", "wide")  # nbgrader's student table: every student graded
     rows = list(csv.reader((course / "grades-wide.csv").read_text("utf-8-sig").splitlines()))
-    assert rows[0] == ["student_id", "first_name", "last_name", "email", "cnn", "mlp1", "mlp2", "pooling", "total"]
+    assert rows[0] == ["student_id", "first_name", "last_name", "email", "cnn", "mlp1", "mlp2", "pooling",
+                       "scratch_cnn", "total"]
     totals = {r[0]: float(r[-1]) for r in rows[1:]}
     lost = sum(sum(students["bob"].values()) for students in EXPECTED_LOST.values())
     assert totals["bob"] == sum(AUTOGRADED_POINTS.values()) - lost  # written answers not graded yet: 0
