@@ -5,9 +5,9 @@
 
 nbgrader starts every grading kernel with `prepare_kernel()` (see `KERNEL_ARGS` and
 nbgrader_config.py), before any cell of the student's notebook runs: it caps every `fit` to the
-profile's budget, whatever the notebook says or deletes, and fixes the random seeds. A profile
-may give an assignment its own budget (`ASSIGNMENT_BUDGETS`); thresholds are calibrated per
-assignment and profile, under that budget.
+profile's budget, whatever the notebook says or deletes (the NumPy lecture's `iters_num` too), and
+fixes the random seeds. A profile may give an assignment its own budget (`ASSIGNMENT_BUDGETS`);
+thresholds are calibrated per assignment and profile, under that budget.
 """
 
 import inspect
