@@ -279,13 +279,13 @@ def scratch_accuracy(params: dict) -> float:
     arrays = {}
     for name, shape in SIMPLE_CONV_NET_SHAPES.items():
         try:
-            arrays[name] = np.asarray(params[name], dtype=np.float64)
+            found = np.asarray(params[name], dtype=np.float64)
         except (KeyError, TypeError, ValueError):
-            arrays[name] = None
-        if arrays[name] is None or arrays[name].shape != shape:
-            found = None if arrays[name] is None else arrays[name].shape
-            fail(f"network.params['{name}'] の形が {shape} ではありません ({found})。",
-                 f"network.params[{name!r}] should have shape {shape}, found {found}.")
+            found = None
+        if found is None or found.shape != shape:
+            fail(f"network.params['{name}'] の形が {shape} ではありません ({getattr(found, 'shape', None)})。",
+                 f"network.params[{name!r}] should have shape {shape}, found {getattr(found, 'shape', None)}.")
+        arrays[name] = found
     (_, _), (x_test, y_test) = dataset()
     x = x_test.reshape(-1, 1, 28, 28) / 255
     predicted = np.concatenate([np.argmax(simple_conv_net_scores(arrays, x[i:i + 1000]), axis=1)
@@ -520,7 +520,7 @@ def check_loss_list(described, profile) -> None:
     """`train_loss_list` has one loss per iteration the budget allowed, and the loss went down."""
     losses = described.get("value") if isinstance(described, dict) else None
     try:
-        losses = np.asarray(losses, dtype=float).ravel()
+        losses = np.asarray(losses, dtype=float).ravel() if isinstance(losses, list) else None
     except (TypeError, ValueError):
         losses = None
     if losses is None or losses.size == 0:
