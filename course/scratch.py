@@ -3,7 +3,8 @@ im2col / col2im, the convolution and max-pooling layers' forward and backward pa
 the seed's NCHW layout, and what a student's versions are checked against: Keras's Conv2D and
 MaxPooling2D with the same weights, and numerical gradients.
 
-Students never import this (their notebook runs in Colab as it stands); checks and the verifier do.
+Students never import this (their notebook runs in Colab as it stands); the hidden tests
+(`layer_functions`), the checks and the verifier do.
 """
 
 import numpy as np
