@@ -27,7 +27,7 @@ data: env
 # Grade the demo class's MLP notebooks (minutes): release/, autograded/, feedback/, grades.csv, a table.
 demo: data
 	$(PYTHON) -m course.grade mlp1 mlp2
-	@echo "The demo class's cnn and pooling notebooks take longer (about 12 minutes on 2 cores): make grade"
+	@echo "The demo class's cnn, pooling and scratch_cnn notebooks train for a minute or more each on 2 cores: make grade"
 
 # make collect ARCHIVE=downloads/class.zip   (the LMS's archive, or a folder)
 collect: env
