@@ -264,10 +264,13 @@ def test_probabilities(model) -> np.ndarray:
 
 
 def measure_test_accuracy(model) -> float:
-    """Accuracy on the test images, recomputed with the model's own weights (a Keras model, or
-    scratch_cnn's SimpleConvNet from its parameters)."""
+    """Accuracy on the test images, recomputed with the model's own weights: a Keras model, or
+    scratch_cnn's SimpleConvNet from its parameters (the network itself in a kernel, its
+    `params` as handed over in the verifier)."""
     if isinstance(getattr(model, "params", None), dict):
         return scratch_accuracy(model.params)
+    if isinstance(model, dict) and model.get("kind") == "value":
+        return scratch_accuracy(model["value"] if isinstance(model["value"], dict) else {})
     return float(np.mean(np.argmax(test_probabilities(model), axis=1) == test_labels()))
 
 
@@ -343,13 +346,9 @@ def check_misclassified(indices, model) -> None:
 
 
 def check_test_accuracy(model, assignment: str, model_name: str, profile) -> float:
-    """The model's recomputed test accuracy reaches `profile`'s threshold; returns it. A
-    SimpleConvNet (scratch_cnn) is handed over as its parameters."""
+    """The model's recomputed test accuracy reaches `profile`'s threshold; returns it."""
     limit = threshold(assignment, model_name, profile)
-    if isinstance(model, dict) and model.get("kind") == "value":
-        accuracy = scratch_accuracy(model["value"] if isinstance(model["value"], dict) else {})
-    else:
-        accuracy = measure_test_accuracy(model)
+    accuracy = measure_test_accuracy(model)
     if accuracy < limit:
         fail(
             f"テストデータでの正解率 {accuracy:.4f} が基準 {limit:.3f} に届きません。"

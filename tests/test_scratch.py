@@ -81,15 +81,19 @@ def test_backward_passes_match_numerical_gradients(shape, filters, stride, pad):
     assert scratch.relative_error(scratch.pooling_backward(x, dpool, 2, 2, 2), numerical) < 1e-6
 
 
+def transposed_weight_gradient(x, weights, bias, dout, stride=1, pad=0):
+    """The demo mistake the lecture's checks must catch: dW as col.T @ dout, not transposed back."""
+    fn, c, fh, fw = weights.shape
+    col = scratch.im2col(x, fh, fw, stride, pad)
+    return (col.T @ dout.transpose(0, 2, 3, 1).reshape(-1, fn)).reshape(fn, c, fh, fw)
+
+
 def test_a_transposed_weight_gradient_is_told_from_the_right_one():
-    # The demo mistake the lecture's checks must catch: dW computed as col.T @ dout, not transposed back.
     rng = np.random.default_rng(4)
     x, weights = rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(2, 2, 3, 3))
     dout = rng.normal(size=(2, 2, 3, 3))
     _, dweights, _ = scratch.convolution_backward(x, weights, dout)
-    col = scratch.im2col(x, 3, 3)
-    wrong = (col.T @ dout.transpose(0, 2, 3, 1).reshape(-1, 2)).reshape(2, 2, 3, 3)
-    assert scratch.relative_error(dweights, wrong) > 0.1
+    assert scratch.relative_error(dweights, transposed_weight_gradient(x, weights, None, dout)) > 0.1
 
 
 def solution_namespace(student: str) -> dict:
@@ -136,16 +140,10 @@ def test_hidden_tests_fail_exactly_the_function_that_is_wrong(student, failed):
 
 def test_a_wrong_gradient_is_told_apart_from_rounding():
     cases = expected.inputs_for("scratch_cnn", "test_convolution_backward", np.random.default_rng(1))["convolution_dW"]
-
-    def transposed(x, weights, bias, dout, stride, pad):
-        fn, c, fh, fw = weights.shape
-        col = scratch.im2col(x, fh, fw, stride, pad)
-        return (col.T @ dout.transpose(0, 2, 3, 1).reshape(-1, fn)).reshape(fn, c, fh, fw)
-
     right = describe(lambda *args: scratch.convolution_backward(*(args[:2] + args[3:]))[1], cases)
     check_outputs("convolution_dW", right, cases, scratch.numerical_convolution_gradient("W"), check_gradient)
     with pytest.raises(AssertionError, match="differs from the numerical gradient: relative error"):
-        check_outputs("convolution_dW", describe(transposed, cases), cases,
+        check_outputs("convolution_dW", describe(transposed_weight_gradient, cases), cases,
                       scratch.numerical_convolution_gradient("W"), check_gradient)
 
 
