@@ -1,72 +1,117 @@
-"""Grades an LMS imports: one row per student, one column per assignment and the total.
+"""Grades an LMS imports: one row per student, one column per assignment.
 
     python -m course.export --format canvas --roster canvas_gradebook.csv --key "SIS Login ID"
-    python -m course.export --format moodle --roster participants.csv --key "Username"
-    python -m course.export --format wide          # names from nbgrader's student table
+    python -m course.export --format moodle --roster moodle_grades.csv --key "Email address"
+    python -m course.export --format wide          # a spreadsheet; names from nbgrader's student table
 
 Reads the class report (grades.csv, written by `course.grade`) and a roster: the CSV the LMS
-exports (Canvas's gradebook export, Moodle's participants), `--key` naming its column that holds
-the student ids of submitted/; without --roster, nbgrader's student table (`nbgrader db student
-import`). A roster student without a submission gets an empty cell, not 0; a submission without a
-roster entry keeps its row, at the end, with only the course's student id. Written as UTF-8 with
-a byte-order mark, so that Excel shows Japanese names; a roster saved by Excel in Shift_JIS is read.
+exports (Canvas's gradebook export; Moodle's grade export or participants list), `--key` naming
+its column that holds the student ids of submitted/. Written as UTF-8 with a byte-order mark, so
+that Excel shows Japanese names; a roster saved by Excel in Shift_JIS is read.
 
-Formats, as their documentation describes them:
-- canvas: Canvas's gradebook export (Student, ID, SIS User ID, SIS Login ID, Section, one
-  `<name> (<Canvas assignment id>)` column per assignment, read-only Final Points) with its
-  `Points Possible` row. The assignment ids come from the roster's header when it is a Canvas
-  export with a column `mlp1 (12345)`; a column without an id makes Canvas create the assignment.
-- moodle: Moodle's grade import (Grades → Import → CSV file): First name, Last name, ID number,
-  Email address, Username (the course's student id unless the roster has one), one column per
-  grade item, Total. Map "Email address" (or "ID number", "Username") to the user, each
-  assignment to its grade item, and Total to nothing.
-- wide: student_id, first_name, last_name, email, one column per assignment, total.
+A file for an LMS holds only rows that the LMS's importer credits to their own student, and no
+cell that would clear a grade the LMS holds. Both importers are strict in ways their documentation
+does not say (tests/lms_importers.py applies their rules, read from their code):
+- Moodle gives the grades of a row whose identifier is blank to the student of the row before, and
+  an empty or `-` cell on an existing grade item clears what Moodle holds. So every row carries
+  the identifier (`--match`, default `Email address`, as the roster has it) and a grade in every
+  column: a student without one for some assignment is left out and listed (export the
+  assignments they have with `--assignments`).
+- Canvas matches a row by `ID` (read as a number: `8f1c` is user 8), then `SIS User ID`, `SIS
+  Login ID`, then the name; a blank cell over a grade Canvas holds removes it. So `ID` holds only
+  Canvas's numbers, a row needs one of the three ids, and a cell is left blank only where the
+  roster (Canvas's gradebook export) shows that Canvas holds no grade.
+Students who handed in but are not in the roster, and roster students without anything to import,
+are left out and listed. A notebook that is not final (written answers still to grade by hand, or
+not graded at all) is not exported unless `--partial` says to export it as it stands.
 """
 
 import argparse
 import csv
 import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from course.report import REPORT, gradebook_url
+from course.report import REPORT, REPORT_COLUMNS, gradebook_url
 
-# Output column: the roster columns (an LMS's own names first) or nbgrader fields it is read from.
-IDENTITY = {
-    "canvas": {"Student": ("Student", "last_first"), "ID": ("ID", "lms_user_id"), "SIS User ID": ("SIS User ID",),
-               "SIS Login ID": ("SIS Login ID", "student_id"), "Section": ("Section",)},
-    "moodle": {"First name": ("First name", "first_name"), "Last name": ("Last name", "last_name"),
-               "ID number": ("ID number", "lms_user_id"), "Email address": ("Email address", "email"),
-               "Username": ("Username", "student_id")},
-    "wide": {"student_id": ("student_id",), "first_name": ("first_name", "First name"),
-             "last_name": ("last_name", "Last name"), "email": ("email", "Email address")},
-}
-TOTAL = {"canvas": "Final Points", "moodle": "Total", "wide": "total"}
-# Columns an LMS matches its students on: a row with none of them cannot be imported.
-MATCHED_ON = {"canvas": ("ID", "SIS User ID", "SIS Login ID"), "moodle": ("ID number", "Email address")}
-# Rows of a Canvas gradebook export that are not students.
-CANVAS_LABEL_ROWS = {"Points Possible", "Manual Posting"}
+CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+# Canvas's importer drops every column whose header contains one of these, anywhere in it
+# (GradebookImporter::NON_ASSIGNMENT_COLUMN_HEADERS, matched without anchors).
+CANVAS_READ_ONLY = ("Current Score", "Current Points", "Current Grade", "Final Score", "Final Points",
+                    "Final Grade", "Override Score", "Override Grade", "Override Status")
+MOODLE_NAMES = ("First name", "Last name")
+WIDE_IDENTITY = {"student_id": ("student_id",), "first_name": ("first_name", "First name"),
+                 "last_name": ("last_name", "Last name"), "email": ("email", "Email address")}
+LMS = {"canvas": "Canvas", "moodle": "Moodle"}
 
 
 class ExportError(Exception):
     pass
 
 
-def read_report(course: Path) -> tuple:
-    """({(student, assignment): (score, status)}, {assignment: max score}) from grades.csv."""
+@dataclass(frozen=True)
+class Notebook:
+    """One row of grades.csv."""
+
+    score: float
+    max_score: float
+    status: str
+    to_grade_by_hand: float
+
+    @property
+    def final(self) -> bool:
+        return self.status == "graded" and not self.to_grade_by_hand
+
+    @property
+    def pending(self) -> str:
+        """Why the score is not final yet."""
+        if self.status != "graded":
+            return "not graded"
+        return f"{self.to_grade_by_hand:g} point(s) to grade by hand"
+
+
+@dataclass
+class Report:
+    notebooks: dict  # {(student, assignment): Notebook}
+    maxima: dict  # {assignment: max score}, in alphabetical order
+
+
+@dataclass
+class Roster:
+    students: list  # roster rows (dicts) with the course's student id as "student_id"
+    header: list = field(default_factory=list)
+    key: str = "student_id"
+    canvas_gradebook: bool = False  # Canvas's own export, with every assignment and the grades it holds
+
+
+@dataclass
+class Export:
+    rows: list  # the CSV's rows, header first
+    assignments: list = field(default_factory=list)  # the columns of grades
+    left_out: list = field(default_factory=list)  # what is not in the file, why, and what to do
+    notes: list = field(default_factory=list)
+
+
+def read_report(course: Path) -> Report:
     path = course / REPORT
     if not path.exists():
         raise ExportError(f"No class report at {path}: grade the class first (make grade).")
-    scores, maxima = {}, {}
+    notebooks, maxima = {}, {}
     with path.open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            scores[row["student_id"], row["assignment"]] = (float(row["score"]), row["status"])
+        reader = csv.DictReader(f)
+        if reader.fieldnames != REPORT_COLUMNS:
+            raise ExportError(f"{path} was written by an older version of the course: run make grade again "
+                              "(nothing already graded is graded again).")
+        for row in reader:
+            notebooks[row["student_id"], row["assignment"]] = Notebook(
+                float(row["score"]), float(row["max_score"]), row["status"], float(row["to_grade_by_hand"]))
             maxima[row["assignment"]] = float(row["max_score"])
-    return scores, maxima
+    return Report(notebooks, dict(sorted(maxima.items())))
 
 
 def read_csv(path: Path) -> list:
-    """Rows of a CSV as dicts, UTF-8 (with or without BOM) or, as Excel saves it in Japan, Shift_JIS."""
+    """Rows of a CSV as lists, UTF-8 (with or without BOM) or, as Excel saves it in Japan, Shift_JIS."""
     data = path.read_bytes()
     for encoding in ("utf-8-sig", "cp932"):
         try:
@@ -76,95 +121,281 @@ def read_csv(path: Path) -> list:
             continue
     else:
         raise ExportError(f"{path} is neither UTF-8 nor Shift_JIS: save it as CSV UTF-8 and try again.")
-    return list(csv.DictReader(text.splitlines()))
+    return [row for row in csv.reader(text.splitlines()) if any(cell.strip() for cell in row)]
 
 
-def roster_from_csv(path: Path, key: str | None) -> tuple:
-    """(roster rows with a student_id, the header, rows skipped for an empty key)."""
+def roster_from_csv(path: Path, key: str | None) -> Roster:
     rows = read_csv(path)
-    header = list(rows[0]) if rows else []
+    header = [h.strip() for h in rows[0]] if rows else []
     key = key or ("student_id" if "student_id" in header else None)
     if key not in header:
         missing = f"no column {key!r}" if key else "no column student_id"
         raise ExportError(f"{path} has {missing}. Say which column holds the student ids of submitted/ "
                           f"with --key; its columns are: {', '.join(header)}")
-    students, skipped = [], 0
-    for row in rows:
-        if (next(iter(row.values()), "") or "").strip() in CANVAS_LABEL_ROWS:
+    students, points_possible = [], False
+    for cells in rows[1:]:
+        row = dict(zip(header, (c.strip() for c in cells), strict=False))
+        # Rows of Canvas's export that are not students (GradebookImporter#check_for_non_student_row).
+        if "Points Possible" in cells[0]:
+            points_possible = True
             continue
-        if not (row[key] or "").strip():
-            skipped += 1
+        if all(re.fullmatch(r"\s*(Muted|Manual Posting.*)?\s*", c, re.I) for c in cells):
             continue
-        students.append(dict(row, student_id=row[key].strip()))
-    return students, header, skipped
+        students.append(dict(row, student_id=row.get(key, "")))
+    return Roster(students, header, key, header[:2] == ["Student", "ID"] and points_possible)
 
 
-def roster_from_gradebook(course: Path) -> list:
+def roster_from_gradebook(course: Path) -> Roster:
     from nbgrader.api import Gradebook
 
     with Gradebook(gradebook_url(course)) as gradebook:
-        return [{"student_id": s.id, "first_name": s.first_name or "", "last_name": s.last_name or "",
-                 "email": s.email or "", "lms_user_id": s.lms_user_id or "",
-                 "last_first": ", ".join(n for n in (s.last_name, s.first_name) if n)}
-                for s in gradebook.students]
+        return Roster([{"student_id": s.id, "first_name": s.first_name or "", "last_name": s.last_name or "",
+                        "email": s.email or ""} for s in gradebook.students])
 
 
-def canvas_ids(header: list) -> dict:
-    """{assignment name: Canvas id} from the columns `name (12345)` of a Canvas export."""
-    return {m[1]: m[2] for m in (re.fullmatch(r"(.+) \((\d+)\)", c or "") for c in header) if m}
+def canvas_columns(header: list) -> dict:
+    """{assignment name: its column `name (12345)`} in a Canvas gradebook export (the id is
+    Canvas's; the pattern is Assignment.title_and_id's)."""
+    return {m[1]: m[0] for m in (re.fullmatch(r"(.*)\s\((\d+)\)", c) for c in header) if m}
 
 
-def export(report: tuple, fmt: str, roster: list, roster_header: list) -> tuple:
-    """(rows to write, messages for the instructor) from read_report's report."""
-    scores, maxima = report
-    assignments = list(maxima)
-    known = {student_id for student_id, _ in scores}
-    listed = {r["student_id"] for r in roster}
-    if roster and not listed & known:
+class Format:
+    """What an LMS's importer needs of a file: its identity columns, which rows it can credit to
+    their student, and the cell that leaves a grade as the LMS holds it (None: the format has none)."""
+
+    lms = ""
+
+    def __init__(self, roster: Roster, maxima: dict, match: str | None):
+        self.roster = roster
+        self.maxima = maxima
+
+    def header(self, titles: list) -> list:
+        raise NotImplementedError
+
+    def identity(self, student: dict) -> list:
+        raise NotImplementedError
+
+    def unmatchable(self, student: dict) -> str | None:
+        """Why the LMS could not credit this row to its own student, or None."""
+        return None
+
+    def matched_on(self, student: dict) -> str:
+        """The value the LMS matches this row on (for duplicates)."""
+        return student["student_id"]
+
+    def keep(self, student: dict, assignment: str) -> str | None:
+        return ""
+
+    def why_not_blank(self) -> str:
+        """Why a blank cell could clear a grade the LMS holds (when keep() says None)."""
+        return ""
+
+    def titles(self, assignments: list) -> list:
+        return list(assignments)
+
+    def extra_rows(self, assignments: list) -> list:
+        return []
+
+    def notes(self, assignments: list) -> list:
+        return []
+
+
+class Canvas(Format):
+    lms = "Canvas"
+
+    def __init__(self, roster, maxima, match):
+        super().__init__(roster, maxima, match)
+        self.columns = canvas_columns(roster.header)
+
+    def titles(self, assignments):
+        return [self.columns.get(a, a) for a in assignments]
+
+    def header(self, titles):
+        return [*CANVAS_IDENTITY, *titles]
+
+    def extra_rows(self, assignments):
+        # Points Possible gives a new assignment its points (GradebookImporter#process_pp).
+        return [["Points Possible", *[""] * (len(CANVAS_IDENTITY) - 1), *(f"{self.maxima[a]:g}" for a in assignments)]]
+
+    def identity(self, student):
+        cells = {c: student.get(c, "") for c in CANVAS_IDENTITY}
+        if not cells["ID"].isdigit() or not cells["ID"].isascii():
+            cells["ID"] = ""  # Canvas reads ID with .to_i: "8f1c" would be user 8
+        return list(cells.values())
+
+    def unmatchable(self, student):
+        if any(self.identity(student)[1:4]):
+            return None
+        why = f"its ID {student['ID']!r} is not a Canvas user id" if student.get("ID") else "it has no Canvas ID"
+        return (f"{why}, SIS User ID or SIS Login ID, and Canvas would match it by name alone: give Canvas's "
+                "gradebook export (Grades → Export) as the roster")
+
+    def matched_on(self, student):
+        return "/".join(self.identity(student)[1:4])
+
+    def keep(self, student, assignment):
+        if not self.roster.canvas_gradebook:
+            return None  # we cannot tell whether Canvas holds a grade, and a blank cell would clear it
+        column = self.columns.get(assignment)
+        if column is None:
+            return ""  # not in Canvas yet: the import creates it
+        return "" if not student.get(column) else None
+
+    def why_not_blank(self):
+        if self.roster.canvas_gradebook:
+            return "Canvas holds a grade there, which a blank cell would remove"
+        return ("a blank cell would remove any grade Canvas holds there (give Canvas's gradebook export as the "
+                "roster: it shows which grades Canvas holds)")
+
+
+class Moodle(Format):
+    lms = "Moodle"
+
+    def __init__(self, roster, maxima, match):
+        super().__init__(roster, maxima, match)
+        self.match = match or "Email address"
+        if self.match not in roster.header:
+            raise ExportError(f"The roster has no column {self.match!r} for Moodle to identify students by. "
+                              f"Give --match with the roster's column that holds their email address, ID number "
+                              f"or username; its columns are: {', '.join(roster.header)}")
+        self.names = [c for c in MOODLE_NAMES if c in roster.header]
+
+    def header(self, titles):
+        return [*self.names, self.match, *titles]
+
+    def identity(self, student):
+        return [student.get(c, "") for c in (*self.names, self.match)]
+
+    def unmatchable(self, student):
+        if student.get(self.match):
+            return None
+        return (f"it has no {self.match}, and Moodle gives the grades of such a row to the student of the row "
+                f"before: enter it in Moodle and export the roster again")
+
+    def matched_on(self, student):
+        return student[self.match].casefold()
+
+    def keep(self, student, assignment):
+        return None  # '' and '-' clear a grade Moodle holds on an existing grade item
+
+    def why_not_blank(self):
+        return "Moodle clears the grade it holds for an empty or '-' cell"
+
+    def notes(self, assignments):
+        maxima = ", ".join(f"{a} {self.maxima[a]:g}" for a in assignments)
+        notes = [f"In Moodle, first create a grade item per assignment with the assignment's maximum grade "
+                 f"({maxima}): Moodle caps a grade at its item's maximum, and imports one new grade item at a "
+                 f"time (MDL-78768). Then import this file, identify users by {self.match}, and map each "
+                 "assignment to its grade item."]
+        if any(self.maxima[a] > 100 for a in assignments):
+            notes.append("Moodle refuses a grade above 100 unless the site allows it (Site administration → "
+                         "Grades → General settings → Unlimited grades).")
+        return notes
+
+
+class Wide(Format):
+    def header(self, titles):
+        return [*WIDE_IDENTITY, *titles, "total"]
+
+    def identity(self, student):
+        return [next((student[k] for k in keys if student.get(k)), "") for keys in WIDE_IDENTITY.values()]
+
+
+FORMATS = {"canvas": Canvas, "moodle": Moodle, "wide": Wide}
+
+
+def export(report: Report, fmt: str, roster: Roster, assignments: list | None = None, partial: bool = False,
+           match: str | None = None) -> Export:
+    assignments = assignments or list(report.maxima)
+    unknown = [a for a in assignments if a not in report.maxima]
+    if unknown:
+        raise ExportError(f"No grades of {', '.join(unknown)} in {REPORT}; it has {', '.join(report.maxima)}.")
+    known = {student for student, _ in report.notebooks}
+    listed = {r["student_id"] for r in roster.students}
+    if not listed & known:
         example = ", ".join(sorted(known)[:3])
-        raise ExportError(f"None of the roster's {len(listed)} students is in {REPORT} (whose students are like "
-                          f"{example}): is --key the column that holds the names of the folders in submitted/?")
-    unlisted = sorted(known - listed)
-    students = roster + [{"student_id": s} for s in unlisted]
+        raise ExportError(f"None of the roster's {len(roster.students)} students is in {REPORT} (whose students are "
+                          f"like {example}): is --key the column that holds the names of the folders in submitted/?")
+    out = FORMATS[fmt](roster, report.maxima, match)
+    result = Export([])
 
-    ids = canvas_ids(roster_header) if fmt == "canvas" else {}
-    titles = [f"{a} ({ids[a]})" if a in ids else a for a in assignments]
-    identity = IDENTITY[fmt]
-    rows = [[*identity, *titles, TOTAL[fmt]]]
-    if fmt == "canvas":
-        rows.append(["    Points Possible", *[""] * (len(identity) - 1), *(f"{maxima[a]:g}" for a in assignments),
-                     "(read only)"])
-    missing = dict.fromkeys(assignments, 0)
-    unmatched = []
+    read_only = [a for a in assignments if any(word in a for word in CANVAS_READ_ONLY)] if fmt == "canvas" else []
+    if read_only:
+        result.left_out.append(f"Column(s) {', '.join(read_only)} left out: Canvas ignores a column whose name "
+                               "contains a read-only column's (Final Score, Current Points, ...). Rename the "
+                               "assignment.")
+        assignments = [a for a in assignments if a not in read_only]
+
+    not_final = {(s, a): nb for (s, a), nb in report.notebooks.items() if a in assignments and not nb.final}
+    if not_final and not partial:
+        result.left_out.append(
+            f"{len(not_final)} notebook(s) not final, not exported (give --partial to export them as they stand):\n"
+            + "\n".join(f"  {s}/{a}: {nb.pending}" for (s, a), nb in sorted(not_final.items()))
+            + f"\n  ({REPORT} says why a notebook was not graded; make grade-by-hand, then make grade, grades "
+              "the rest.)")
+    elif not_final:
+        result.notes.append(f"{len(not_final)} notebook(s) exported as they stand although not final (--partial): "
+                            + ", ".join(f"{s}/{a}" for s, a in sorted(not_final)))
+
+    titles = out.titles(assignments)
+    result.rows = [out.header(titles), *out.extra_rows(assignments)]
+    students = list(roster.students)
+    unlisted = sorted({s for s, a in report.notebooks if a in assignments} - listed)
+    if fmt == "wide":
+        students += [{"student_id": s} for s in unlisted]
+    elif unlisted:
+        result.left_out.append(f"{len(unlisted)} student(s) who handed in but are not in the roster, left out: "
+                               f"{', '.join(unlisted)}. Enrol them in {out.lms} and export its roster again, or "
+                               "enter their grades by hand.")
+
+    candidates, dropped, empty = [], [], 0
     for student in students:
-        cells = [next((student[k] for k in keys if student.get(k)), "") for keys in identity.values()]
-        marks = []
+        sid = student["student_id"]
+        cells, clears = [], []
         for a in assignments:
-            if (student["student_id"], a) in scores:
-                marks.append(scores[student["student_id"], a][0])
-            else:
-                marks.append(None)
-                missing[a] += 1
-        present = [m for m in marks if m is not None]
-        total = f"{sum(present):g}" if present else ""
-        rows.append([*cells, *("" if m is None else f"{m:g}" for m in marks), total])
-        if fmt in MATCHED_ON and not any(dict(zip(identity, cells, strict=True))[c] for c in MATCHED_ON[fmt]):
-            unmatched.append(student["student_id"])
+            notebook = report.notebooks.get((sid, a))
+            if notebook and (notebook.final or partial):
+                cells.append(f"{notebook.score:g}")
+                continue
+            kept = out.keep(student, a)
+            if kept is None:
+                clears.append(f"{a} ({notebook.pending if notebook else 'no submission'})")
+            cells.append(kept or "")
+        graded = [a for a, cell in zip(assignments, cells, strict=True) if cell]
+        if fmt != "wide" and not graded:
+            empty += 1
+            continue
+        why = out.unmatchable(student) if fmt != "wide" else None
+        if not why and clears:
+            why = (f"no grade for {', '.join(clears)}, and {out.why_not_blank()}; export the others alone "
+                   f"(--assignments {' '.join(graded)}) to import them")
+        if why:
+            dropped.append(f"  {sid or '(no ' + roster.key + ')'}: {why}")
+            continue
+        total = [f"{sum(float(c) for c in cells if c):g}" if graded else ""] if fmt == "wide" else []
+        candidates.append((student, [*out.identity(student), *cells, *total]))
 
-    messages = [f"{a}: {n} student(s) without a submission (empty cells)" for a, n in missing.items() if n]
-    if unlisted:
-        messages.append(f"{len(unlisted)} submission(s) of students not in the roster, at the end with the "
-                        f"course's student id only: {', '.join(unlisted)}. Add them to the roster or enter "
-                        "their grades by hand.")
-    if unmatched:
-        columns = " or ".join(MATCHED_ON[fmt])
-        messages.append(f"{len(unmatched)} row(s) without {columns}, which the LMS needs to match a student: "
-                        f"{', '.join(unmatched)}. Export the roster from the LMS and give it with --roster.")
-    not_graded = sorted({f"{s}/{a}" for (s, a), (_, status) in scores.items() if status != "graded"})
-    if not_graded:
-        messages.append(f"{len(not_graded)} notebook(s) not graded count 0 ({REPORT} says why): "
-                        f"{', '.join(not_graded)}")
-    return rows, messages
+    # Two rows the LMS would match to one student: which one is right is for a person to say.
+    matched = {}
+    for student, _ in candidates:
+        matched.setdefault(out.matched_on(student), []).append(student["student_id"])
+    for student, row in candidates:
+        twins = [t for t in matched[out.matched_on(student)] if t != student["student_id"]]
+        if len(matched[out.matched_on(student)]) > 1:
+            dropped.append(f"  {student['student_id']}: the roster gives it the same identifier as "
+                           f"{', '.join(twins) or 'another row'}; correct the roster")
+        else:
+            result.rows.append(row)
+    if dropped:
+        result.left_out.append(f"{len(dropped)} row(s) left out, so that no grade lands on the wrong student or "
+                               "clears one:\n" + "\n".join(dropped))
+    if empty:
+        result.notes.append(f"{empty} roster student(s) with nothing to import, left out.")
+    missing = {a: sum((s["student_id"], a) not in report.notebooks for s in roster.students) for a in assignments}
+    result.notes += [f"{a}: {n} roster student(s) without a submission" for a, n in missing.items() if n]
+    result.notes += out.notes(assignments)
+    result.assignments = assignments
+    return result
 
 
 def write_csv(path: Path, rows: list) -> None:
@@ -175,9 +406,15 @@ def write_csv(path: Path, rows: list) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--format", choices=sorted(IDENTITY), required=True)
-    parser.add_argument("--roster", type=Path, help="the roster the LMS exports (CSV); default: nbgrader's students")
+    parser.add_argument("--format", choices=sorted(FORMATS), required=True)
+    parser.add_argument("--roster", type=Path, help="the roster the LMS exports (CSV); for wide, default: "
+                                                    "nbgrader's students")
     parser.add_argument("--key", help="the roster's column holding the student ids of submitted/ (default: student_id)")
+    parser.add_argument("--match", help="moodle: the roster's column Moodle identifies students by "
+                                        "(default: Email address)")
+    parser.add_argument("--assignments", nargs="+", metavar="ASSIGNMENT", help="export these only (default: all)")
+    parser.add_argument("--partial", action="store_true",
+                        help="also export notebooks with points still to grade by hand, or not graded, as they stand")
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="the course directory (default: here)")
     parser.add_argument("--output", type=Path, help="where to write (default: grades-<format>.csv in the course)")
     args = parser.parse_args(argv)
@@ -187,21 +424,22 @@ def main(argv=None) -> int:
         if args.roster:
             if not args.roster.is_file():
                 raise ExportError(f"No roster at {args.roster}: export it from the LMS as CSV.")
-            roster, header, skipped = roster_from_csv(args.roster, args.key)
-            if skipped:
-                print(f"{skipped} roster row(s) without {args.key or 'student_id'}: left out.", file=sys.stderr)
+            roster = roster_from_csv(args.roster, args.key)
+        elif args.format in LMS:
+            raise ExportError(f"Give the roster {LMS[args.format]} exports with --roster (and --key): a file for "
+                              f"{LMS[args.format]} takes its students' identifiers from it.")
         else:
-            roster, header = roster_from_gradebook(course), []
-        rows, messages = export(report, args.format, roster, header)
+            roster = roster_from_gradebook(course)
+        result = export(report, args.format, roster, args.assignments, args.partial, args.match)
     except ExportError as error:
         print(error, file=sys.stderr)
         return 1
     output = args.output or course / f"grades-{args.format}.csv"
-    write_csv(output, rows)
-    for message in messages:
+    write_csv(output, result.rows)
+    for message in result.notes + result.left_out:
         print(message)
-    header_rows = 2 if args.format == "canvas" else 1
-    print(f"{len(rows) - header_rows} students, {len(rows[0]) - len(IDENTITY[args.format]) - 1} assignments: {output}")
+    students = len(result.rows) - 1 - (args.format == "canvas")  # less the header and Points Possible
+    print(f"{students} student(s), {len(result.assignments)} assignment(s): {output}")
     return 0
 
 

@@ -8,12 +8,31 @@ import csv
 import html
 import io
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 REPORT = "grades.csv"
 SUMMARY = "class_summary.html"
+REPORT_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "to_grade_by_hand", "reasons"]
+
+
+@dataclass
+class ReportRow:
+    """One student's notebook of one assignment: its score so far and why points were lost.
+    `to_grade_by_hand` counts the points of written answers (and tests that never ran) that wait
+    for a person: the score is final only when it is 0. `outcomes` is {test: None if it passed,
+    else why not} for the tests nbgrader scored (not written to grades.csv)."""
+
+    student: str
+    assignment: str
+    score: float
+    max_score: float
+    status: str  # "graded" or "not graded"
+    reasons: list = field(default_factory=list)
+    to_grade_by_hand: float = 0
+    outcomes: dict = field(default_factory=dict)
 
 
 def gradebook_url(course: Path) -> str:
@@ -46,9 +65,8 @@ _DETAILS = {
 
 
 def class_report(course: Path, state: dict, grade_ids: dict) -> list:
-    """One row per student and assignment with a submission: (student, assignment, score, max score,
-    status, reasons, outcomes), from the gradebook and the grading state; outcomes are
-    {test: None if it passed, else why not} for the tests nbgrader scored."""
+    """A ReportRow per student and assignment with a submission, from the gradebook and the
+    grading state."""
     from nbgrader.api import Gradebook, MissingEntry
 
     rows = []
@@ -63,16 +81,16 @@ def class_report(course: Path, state: dict, grade_ids: dict) -> list:
                 continue  # not released yet
             reason = state.get(assignment, {}).get(student, {}).get("reason")
             if reason:
-                rows.append((student, assignment, 0, max_score, "not graded", [reason], {}))
+                rows.append(ReportRow(student, assignment, 0, max_score, "not graded", [reason]))
                 continue
             try:
                 submission = gradebook.find_submission(assignment, student)
             except MissingEntry:
-                rows.append((student, assignment, 0, max_score, "not graded", ["not graded yet"], {}))
+                rows.append(ReportRow(student, assignment, 0, max_score, "not graded", ["not graded yet"]))
                 continue
             messages = _messages(course, assignment, student)
             grades = {g.name: g for n in submission.notebooks for g in n.grades}
-            reasons, outcomes = [], {}
+            reasons, outcomes, by_hand = [], {}, 0
             # In notebook order: a solution cell's error (a timeout, say) before the tests it failed.
             for name in grade_ids[assignment]:
                 g = grades.get(name)
@@ -84,36 +102,39 @@ def class_report(course: Path, state: dict, grade_ids: dict) -> list:
                 if g.needs_manual_grade:  # a written answer, or a test that never ran
                     outcome = "grade by hand" if g.cell.cell_type == "markdown" else "not autograded"
                     reasons.append(f"{name} ({outcome}, {g.max_score:g})")
+                    by_hand += g.max_score
                 elif g.score < g.max_score:
                     outcome = messages.get(name, "failed without a message")
                     message = f" ({messages[name]})" if name in messages else ""
                     reasons.append(f"{name} -{g.max_score - g.score:g}{message}")
                 if g.cell.cell_type == "code":  # a test; written answers are not
                     outcomes[name] = outcome
-            rows.append((student, assignment, submission.score, submission.max_score, "graded", reasons, outcomes))
+            rows.append(ReportRow(student, assignment, submission.score, submission.max_score, "graded", reasons,
+                                  by_hand, outcomes))
     return rows
 
 
 def write_report(course: Path, rows: list) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student_id", "assignment", "score", "max_score", "status", "reasons"])
-    for student, assignment, score, max_score, status, reasons, _ in rows:
-        writer.writerow([student, assignment, f"{score:g}", f"{max_score:g}", status, "; ".join(reasons)])
+    writer.writerow(REPORT_COLUMNS)
+    for r in rows:
+        writer.writerow([r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status,
+                         f"{r.to_grade_by_hand:g}", "; ".join(r.reasons)])
     (course / REPORT).write_text(buffer.getvalue(), "utf-8")
 
 
 def print_table(rows: list, assignments: list) -> None:
     print(f"\n{'student':<12} {'assignment':<12} {'score':>7}  lost points")
-    for student, assignment, score, max_score, _, reasons, _ in rows:
-        if assignment in assignments:
-            print(f"{student:<12} {assignment:<12} {score:>3g}/{max_score:<3g}  {'; '.join(reasons) or '-'}")
+    for r in rows:
+        if r.assignment in assignments:
+            print(f"{r.student:<12} {r.assignment:<12} {r.score:>3g}/{r.max_score:<3g}  {'; '.join(r.reasons) or '-'}")
 
 
 def pass_rates(rows: list, assignment: str) -> list:
     """[(test, submissions that passed it, graded submissions, most common failure or None,
     how many times)] in notebook order, for the graded submissions of an assignment."""
-    graded = [outcomes for _, a, _, _, status, _, outcomes in rows if a == assignment and status == "graded"]
+    graded = [r.outcomes for r in rows if r.assignment == assignment and r.status == "graded"]
     results = []
     for test in dict.fromkeys(t for outcomes in graded for t in outcomes):
         failures = Counter(o[test] for o in graded if o.get(test) is not None)
@@ -153,16 +174,16 @@ def write_summary(course: Path, rows: list) -> dict:
     tests the most students failed}."""
     e = html.escape
     parts, worst = [], {}
-    for assignment in sorted({row[1] for row in rows}):
-        mine = [r for r in rows if r[1] == assignment]
-        graded = [r for r in mine if r[4] == "graded"]
+    for assignment in sorted({r.assignment for r in rows}):
+        mine = [r for r in rows if r.assignment == assignment]
+        graded = [r for r in mine if r.status == "graded"]
         results = pass_rates(rows, assignment)
         worst[assignment] = most_failed(results)
-        max_score = mine[0][3]
-        scores = [r[2] for r in graded]
+        max_score = mine[0].max_score
+        scores = [r.score for r in graded]
         mean = f", mean {sum(scores) / len(scores):.1f} / {max_score:g}" if scores else ""
-        by_hand = sum(any("(grade by hand" in reason for reason in r[5]) for r in graded)
-        by_hand = f", {by_hand} with written answers to grade by hand (make grade-by-hand)" if by_hand else ""
+        by_hand = sum(r.to_grade_by_hand > 0 for r in graded)
+        by_hand = f", {by_hand} with points to grade by hand (make grade-by-hand)" if by_hand else ""
         parts.append(f"<h2>{e(assignment)}</h2><p>{len(graded)} graded, {len(mine) - len(graded)} not graded"
                      f"{mean}{by_hand}. Most failed: <b>{e(', '.join(worst[assignment]) or 'none')}</b>.</p>")
         if scores:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lms_importers import CanvasCourse, CanvasStudent, MoodleCourse, MoodleItem, canvas_import, moodle_import
 
 from course.demo import DEMO_CLASS, submission
 from course.report import gradebook_url
@@ -351,15 +352,19 @@ def test_written_answers_graded_in_formgrader_reach_grades_csv_and_feedback(form
     assert comment in html.unescape(feedback)
 
 
-def test_exports_for_an_lms_follow_their_formats(graded, tmp_path):
+def test_exports_for_an_lms_land_every_final_grade_on_its_student(graded, tmp_path):
     course, _ = graded
+    with open(course / "grades.csv", newline="") as f:
+        final = {(r["student_id"], r["assignment"]): r["score"] for r in csv.DictReader(f)
+                 if r["status"] == "graded" and float(r["to_grade_by_hand"]) == 0}
     # A Canvas gradebook export as the roster: emi is missing from it, zoe handed nothing in.
+    names = [("alice", "山田, 花子"), ("bob", "鈴木, 一郎"), ("chris", "佐藤, 健"), ("dana", "高橋, 玲"),
+             ("zoe", "伊藤, 葵")]
     roster = tmp_path / "canvas.csv"
     roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section,mlp1 (81001),Current Score\n"
                       "    Points Possible,,,,,10,(read only)\n"
-                      + "".join(f'"{name}",{100 + i},S{i},{student},A,,\n' for i, (student, name) in enumerate(
-                          [("alice", "山田, 花子"), ("bob", "鈴木, 一郎"), ("chris", "佐藤, 健"), ("dana", "高橋, 玲"),
-                           ("zoe", "伊藤, 葵")])), encoding="utf-8-sig")
+                      + "".join(f'"{name}",{100 + i},S{i},{student},A,,\n' for i, (student, name) in enumerate(names)),
+                      encoding="utf-8-sig")
 
     def export(*args):
         run = subprocess.run([sys.executable, "-m", "course.export", *args], cwd=course, capture_output=True,
@@ -371,25 +376,33 @@ def test_exports_for_an_lms_follow_their_formats(graded, tmp_path):
     data = (course / "grades-canvas.csv").read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel shows the names
     rows = list(csv.reader(data.decode("utf-8-sig").splitlines()))
-    # Canvas's export: identity columns, `name (id)` per assignment (mlp1's id from the roster;
-    # the others make Canvas create the assignment), read-only totals, then Points Possible.
+    # mlp1's Canvas id from the roster; the other assignments are created by the import, with
+    # their points from the Points Possible row.
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "cnn", "mlp1 (81001)", "mlp2",
-                       "pooling", "scratch_cnn", "Final Points"]
-    assert rows[1] == ["    Points Possible", "", "", "", "", "16", "10", "17", "23", "20", "(read only)"]
-    by_login = {r[3]: r for r in rows[2:]}
-    assert by_login["alice"][:2] == ["山田, 花子", "100"] and by_login["alice"][6] == "10"
-    assert by_login["chris"][6] == "7"
-    assert by_login["zoe"][5:] == ["", "", "", "", "", ""]  # no submission: empty, not 0
-    emi = AUTOGRADED_POINTS["mlp1"] - sum(EXPECTED_LOST["mlp1"]["emi"].values())
-    assert by_login["emi"][:3] == ["", "", ""] and by_login["emi"][6] == f"{emi}"  # not in the roster: kept
-    assert "mlp1: 1 student(s) without a submission" in said and "not in the roster" in said and "emi" in said
+                       "pooling", "scratch_cnn"]
+    assert rows[1] == ["Points Possible", "", "", "", "", "16", "10", "17", "23", "20"]
+    lms = CanvasCourse([CanvasStudent(100 + i, name, name, f"S{i}", s) for i, (s, name) in enumerate(names)],
+                       {81001: "mlp1"})
+    canvas_import(data, lms)
+    ids = {s.id: s.login_id for s in lms.students}
+    titles = {81001: "mlp1", **{aid: title for aid, (title, _) in lms.created.items()}}
+    landed = {(ids[uid], titles[aid]): grade for (uid, aid), grade in lms.grades.items() if grade is not None}
+    assert landed == {k: v for k, v in final.items() if k[0] != "emi"} and not lms.unresolved
+    assert sorted(points for _, points in lms.created.values()) == ["16", "17", "20", "23"]
+    assert "not in the roster, left out: emi" in said and "1 roster student(s) with nothing to import" in said
+    assert "bob/mlp2: 2 point(s) to grade by hand" in said  # the written answer, not graded yet
 
-    export("--format", "moodle", "--roster", str(roster), "--key", "SIS Login ID")
-    header = next(csv.reader((course / "grades-moodle.csv").read_text("utf-8-sig").splitlines()))
-    assert header == ["First name", "Last name", "ID number", "Email address", "Username", "cnn", "mlp1", "mlp2",
-                      "pooling", "scratch_cnn", "Total"]
+    moodle = tmp_path / "moodle.csv"
+    moodle.write_text("First name,Last name,Email address,Username\n"
+                      + "".join(f"{n.split(', ')[1]},{n.split(', ')[0]},{s}@example.jp,{s}\n" for s, n in names))
+    export("--format", "moodle", "--roster", str(moodle), "--key", "Username", "--assignments", "mlp1")
+    users = {i: {"id": i, "email": f"{s}@example.jp", "username": s} for i, (s, _) in enumerate(names)}
+    lms = MoodleCourse(users, {1: MoodleItem("mlp1", 10)})
+    moodle_import((course / "grades-moodle.csv").read_bytes(), lms, "Email address", "useremail", {"mlp1": 1})
+    assert {(users[u]["username"], "mlp1"): g for (u, _), g in lms.grades.items()} == {
+        k: float(v) for k, v in final.items() if k[1] == "mlp1" and k[0] != "emi"}
 
-    export("--format", "wide")  # nbgrader's student table: every student graded
+    export("--format", "wide", "--partial")  # nbgrader's student table; scores as they stand
     rows = list(csv.reader((course / "grades-wide.csv").read_text("utf-8-sig").splitlines()))
     assert rows[0] == ["student_id", "first_name", "last_name", "email", "cnn", "mlp1", "mlp2", "pooling",
                        "scratch_cnn", "total"]

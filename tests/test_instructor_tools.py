@@ -8,10 +8,10 @@ import pytest
 
 from course import export, publish
 
-REPORT = ("student_id,assignment,score,max_score,status,reasons\n"
-          "taro,mlp1,10,10,graded,\n"
-          "taro,mlp2,13,17,graded,discussion (grade by hand, 2)\n"
-          "hana,mlp1,0,10,not graded,invalid JSON\n")
+REPORT = ("student_id,assignment,score,max_score,status,to_grade_by_hand,reasons\n"
+          "taro,mlp1,10,10,graded,0,\n"
+          'taro,mlp2,13,17,graded,2,"discussion (grade by hand, 2)"\n'
+          "hana,mlp1,0,10,not graded,0,invalid JSON\n")
 
 
 @pytest.fixture
@@ -28,14 +28,12 @@ def test_a_roster_saved_by_excel_in_shift_jis_is_read_and_names_survive(course, 
     roster = course / "moodle.csv"
     roster.write_bytes("First name,Last name,Email address,user\n太郎,山田,taro@example.jp,taro\n"
                        "花子,鈴木,hana@example.jp,hana\n次郎,佐藤,jiro@example.jp,jiro\n".encode("cp932"))
-    assert export.main(["--course", str(course), "--format", "moodle", "--roster", str(roster), "--key", "user"]) == 0
-    rows = read(course / "grades-moodle.csv")
-    assert rows[1] == ["太郎", "山田", "", "taro@example.jp", "taro", "10", "13", "23"]
-    assert rows[2] == ["花子", "鈴木", "", "hana@example.jp", "hana", "0", "", "0"]
-    assert rows[3][5:] == ["", "", ""]  # jiro handed in nothing: empty cells, no total
+    assert export.main(["--course", str(course), "--format", "moodle", "--roster", str(roster), "--key", "user",
+                        "--assignments", "mlp1"]) == 0
+    assert read(course / "grades-moodle.csv") == [["First name", "Last name", "Email address", "mlp1"],
+                                                  ["太郎", "山田", "taro@example.jp", "10"]]
     said = capsys.readouterr().out
-    assert "mlp1: 1 student(s) without a submission" in said and "mlp2: 2 student(s)" in said
-    assert "1 notebook(s) not graded count 0" in said and "hana/mlp1" in said
+    assert "mlp1: 1 roster student(s) without a submission" in said and "hana/mlp1: not graded" in said
 
 
 def test_a_roster_without_the_key_or_without_the_class_says_what_to_do(course, capsys):
@@ -51,6 +49,22 @@ def test_a_roster_without_the_key_or_without_the_class_says_what_to_do(course, c
 def test_export_before_grading_says_to_grade_first(tmp_path, capsys):
     assert export.main(["--course", str(tmp_path), "--format", "canvas"]) == 1
     assert "make grade" in capsys.readouterr().err
+
+
+def test_export_for_an_lms_asks_for_its_roster_and_names_what_is_not_there(course, capsys):
+    assert export.main(["--course", str(course), "--format", "moodle"]) == 1
+    assert "--roster" in capsys.readouterr().err
+    roster = course / "roster.csv"
+    roster.write_text("Username,ID number\ntaro,20261\n")
+    assert export.main(["--course", str(course), "--format", "moodle", "--roster", str(roster), "--key",
+                        "Username"]) == 1
+    assert "no column 'Email address'" in (err := capsys.readouterr().err) and "--match" in err
+    assert export.main(["--course", str(course), "--format", "moodle", "--roster", str(roster), "--key",
+                        "Username", "--match", "ID number", "--assignments", "cnn"]) == 1
+    assert "No grades of cnn" in capsys.readouterr().err
+    (course / "grades.csv").write_text("student_id,assignment,score,max_score,status,reasons\n")
+    assert export.main(["--course", str(course), "--format", "wide"]) == 1
+    assert "make grade again" in capsys.readouterr().err
 
 
 def test_publish_writes_colab_badges_and_a_zip_per_assignment(tmp_path, capsys):
