@@ -41,8 +41,10 @@ grade-by-hand: env
 	$(PYTHON) -m course.by_hand
 
 # make export-grades FORMAT=canvas ROSTER=canvas_gradebook.csv KEY="SIS Login ID"   (moodle, wide; see course/export.py)
+# Optional: ASSIGNMENTS="mlp1 cnn", MATCH="ID number" (moodle), PARTIAL=1 (export notebooks not final as they stand).
 export-grades: env
-	$(PYTHON) -m course.export --format $(FORMAT) $(if $(ROSTER),--roster "$(ROSTER)") $(if $(KEY),--key "$(KEY)")
+	$(PYTHON) -m course.export --format $(FORMAT) $(if $(ROSTER),--roster "$(ROSTER)") $(if $(KEY),--key "$(KEY)") \
+		$(if $(ASSIGNMENTS),--assignments $(ASSIGNMENTS)) $(if $(MATCH),--match "$(MATCH)") $(if $(PARTIAL),--partial)
 
 # make publish COLAB_REPO=owner/name: release/README.md with Colab badges, dist/<assignment>.zip for an LMS
 publish: release

@@ -193,6 +193,10 @@ class Format:
     def titles(self, assignments: list) -> list:
         return list(assignments)
 
+    def ignored(self, assignments: list) -> list:
+        """The assignments whose columns the LMS would ignore."""
+        return []
+
     def extra_rows(self, assignments: list) -> list:
         return []
 
@@ -209,6 +213,9 @@ class Canvas(Format):
 
     def titles(self, assignments):
         return [self.columns.get(a, a) for a in assignments]
+
+    def ignored(self, assignments):
+        return [a for a in assignments if any(word in a for word in CANVAS_READ_ONLY)]
 
     def header(self, titles):
         return [*CANVAS_IDENTITY, *titles]
@@ -231,7 +238,9 @@ class Canvas(Format):
                 "gradebook export (Grades → Export) as the roster")
 
     def matched_on(self, student):
-        return "/".join(self.identity(student)[1:4])
+        # The first of ID, SIS User ID and SIS Login ID a row has is the one Canvas matches it on.
+        return next(f"{column} {value}" for column, value in zip(CANVAS_IDENTITY[1:4], self.identity(student)[1:4],
+                                                                   strict=True) if value)
 
     def keep(self, student, assignment):
         if not self.roster.canvas_gradebook:
@@ -319,12 +328,12 @@ def export(report: Report, fmt: str, roster: Roster, assignments: list | None = 
     out = FORMATS[fmt](roster, report.maxima, match)
     result = Export([])
 
-    read_only = [a for a in assignments if any(word in a for word in CANVAS_READ_ONLY)] if fmt == "canvas" else []
-    if read_only:
-        result.left_out.append(f"Column(s) {', '.join(read_only)} left out: Canvas ignores a column whose name "
+    ignored = out.ignored(assignments)
+    if ignored:
+        result.left_out.append(f"Column(s) {', '.join(ignored)} left out: Canvas ignores a column whose name "
                                "contains a read-only column's (Final Score, Current Points, ...). Rename the "
                                "assignment.")
-        assignments = [a for a in assignments if a not in read_only]
+        assignments = [a for a in assignments if a not in ignored]
 
     not_final = {(s, a): nb for (s, a), nb in report.notebooks.items() if a in assignments and not nb.final}
     if not_final and not partial:
@@ -341,7 +350,7 @@ def export(report: Report, fmt: str, roster: Roster, assignments: list | None = 
     result.rows = [out.header(titles), *out.extra_rows(assignments)]
     students = list(roster.students)
     unlisted = sorted({s for s, a in report.notebooks if a in assignments} - listed)
-    if fmt == "wide":
+    if not out.lms:  # a spreadsheet keeps everyone
         students += [{"student_id": s} for s in unlisted]
     elif unlisted:
         result.left_out.append(f"{len(unlisted)} student(s) who handed in but are not in the roster, left out: "
@@ -362,17 +371,17 @@ def export(report: Report, fmt: str, roster: Roster, assignments: list | None = 
                 clears.append(f"{a} ({notebook.pending if notebook else 'no submission'})")
             cells.append(kept or "")
         graded = [a for a, cell in zip(assignments, cells, strict=True) if cell]
-        if fmt != "wide" and not graded:
+        if out.lms and not graded:
             empty += 1
             continue
-        why = out.unmatchable(student) if fmt != "wide" else None
+        why = out.unmatchable(student)
         if not why and clears:
             why = (f"no grade for {', '.join(clears)}, and {out.why_not_blank()}; export the others alone "
                    f"(--assignments {' '.join(graded)}) to import them")
         if why:
             dropped.append(f"  {sid or '(no ' + roster.key + ')'}: {why}")
             continue
-        total = [f"{sum(float(c) for c in cells if c):g}" if graded else ""] if fmt == "wide" else []
+        total = [] if out.lms else [f"{sum(float(c) for c in cells if c):g}" if graded else ""]
         candidates.append((student, [*out.identity(student), *cells, *total]))
 
     # Two rows the LMS would match to one student: which one is right is for a person to say.

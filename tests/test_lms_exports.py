@@ -105,7 +105,7 @@ def test_moodle_credits_every_grade_to_its_own_student_and_clears_nothing(course
     assert "zoe: no grade for mlp2 (no submission)" in said and "--assignments mlp1" in said
     assert "taro/mlp2: 2 point(s) to grade by hand" in said and "hana/mlp1: not graded" in said
     assert "not in the roster, left out: emi" in said and "1 roster student(s) with nothing to import" in said
-    assert "maximum grade must be the assignment's (mlp1 10, mlp2 17)" in said
+    assert "with the assignment's maximum grade (mlp1 10, mlp2 17)" in said and "MDL-78768" in said
 
 
 def test_moodle_one_assignment_at_a_time_and_partial_grades_on_request(course, capsys):
@@ -131,6 +131,8 @@ def test_moodle_rules_as_ported_reproduce_the_traps(tmp_path):
     moodle_import(old, lms, "Email address", "useremail", {"mlp1": 1, "mlp2": 2})
     assert lms.grades[uid["zoe"], 1] == 8  # emi's grade, credited to zoe
     assert lms.grades[uid["zoe"], 2] is None  # the grade entered by hand, cleared
+    moodle_import(b"Email address,mlp1\nken@example.jp,-\n", lms, "Email address", "useremail", {"mlp1": 1})
+    assert lms.grades[uid["ken"], 1] is None  # '-' on an existing item clears too
     with pytest.raises(Refused, match="usermappingerror"):  # by Username: our folder name is not Moodle's
         moodle_import(old, moodle_course()[0], "Username", "username", {"mlp1": 1})
     with pytest.raises(Refused, match="csvweirdcolumns"):
@@ -223,3 +225,13 @@ def test_canvas_rules_as_ported_reproduce_the_traps():
     assert lms.grades[uid["zoe"], 81002] is None  # a blank cell removes the grade Canvas held
     with pytest.raises(Refused, match="Section"):
         canvas_import(b"Student,ID,SIS Login ID,mlp1,Section\nx,1,y,2,A\n", lms)
+    with pytest.raises(Refused, match="Invalid header"):
+        canvas_import(b"Name,ID,SIS Login ID,Section,mlp1\nx,1,y,A,2\n", lms)
+
+
+def test_canvas_never_gets_a_column_it_would_ignore(course, capsys):
+    (course / "grades.csv").write_text(REPORT + "ken,quiz Final Score,3,5,graded,0,\n", "utf-8")
+    lms, uid = canvas_course()
+    _, said = run(course, capsys, "--format", "canvas", "--roster", str(canvas_roster(course, lms, uid)),
+                  "--key", "SIS Login ID", "--assignments", "mlp1", "quiz Final Score")
+    assert "Column(s) quiz Final Score left out: Canvas ignores" in said
