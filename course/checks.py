@@ -307,7 +307,18 @@ def check_test_score(score, model) -> None:
         found = [float(value) for value in score]
     except (TypeError, ValueError):
         found = None
-    if found is None or len(found) != len(expected) or not np.allclose(found, expected, rtol=1e-3, atol=1e-4):
+    def matches(values):
+        return found is not None and len(found) == len(values) and np.allclose(found, values, rtol=1e-3, atol=1e-4)
+
+    if not matches(expected):
+        # The commonest cause: the model was evaluated on images that were never divided by 255.
+        if found is not None and matches(keras.Model.evaluate(model, x * 255, np.eye(10)[y], batch_size=1000,
+                                                              verbose=0)):
+            fail(
+                "score は 255 で割っていない画像での評価です。前処理で x_test を 255 で割りましたか？",
+                "score is the evaluation on test images that were not divided by 255: divide x_test (and "
+                "x_train) by 255 in preprocessing.",
+            )
         want = "[" + ", ".join(f"{value:.4f}" for value in expected) + "]"
         fail(
             f"score がテスト用データでの評価と違います: 期待 {want}、実際 {score}。"

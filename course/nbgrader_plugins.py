@@ -3,6 +3,7 @@
 import fcntl
 import html
 import os
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -164,17 +165,28 @@ class KeepOnlyErrorsInTests(NbGraderPreprocessor):
         return cell, resources
 
 
+# Where the grading machine keeps Python's packages, as warnings and tracebacks quote it.
+PACKAGES_FOLDER = re.compile(r"[^\s'\"(]*[/\\](?:site|dist)-packages[/\\]")
+
+
 class HideHiddenTests(ClearHiddenTests):
     """Feedback shows which tests passed and the messages of those that failed, never the source
     of hidden tests: nbgrader puts them back in autograded notebooks, and tracebacks quote them.
+    Nor does it show the grading machine's folders.
 
-    Removes each hidden region (leaving a line that says so) and reduces the tracebacks of test
-    cells to their last line, the exception and its message.
+    Removes each hidden region (leaving a line that says so), reduces the tracebacks of test cells
+    to their last line, the exception and its message, and shortens a package's file in any
+    output to its path inside the package (`keras/src/layers/core/dense.py: UserWarning`).
     """
 
     enforce_metadata = False
 
     def preprocess_cell(self, cell, resources, index):
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                output.text = PACKAGES_FOLDER.sub("", output.text)
+            elif output.output_type == "error":
+                output.traceback = [PACKAGES_FOLDER.sub("", line) for line in output.traceback]
         if not (cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)):
             return cell, resources
         if self.begin_test_delimeter in cell.source:

@@ -206,6 +206,11 @@ def test_score_must_be_the_evaluation_on_the_test_data(trained_mlp):
         check_test_score(on_train, trained_mlp)
     with pytest.raises(AssertionError, match="score should be model.evaluate on the test data"):
         check_test_score(0.87, trained_mlp)
+    # A student who forgot "/ 255" evaluates their model on their own unscaled images: the message
+    # names that, not a wrong evaluation.
+    unscaled = trained_mlp.evaluate(x_test.reshape(-1, 784).astype("float32"), np.eye(10)[y_test], verbose=0)
+    with pytest.raises(AssertionError, match="not divided by 255"):
+        check_test_score(unscaled, trained_mlp)
 
 
 def test_missing_threshold_says_how_to_calibrate():

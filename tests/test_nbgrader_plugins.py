@@ -50,6 +50,19 @@ def test_feedback_keeps_messages_but_not_hidden_tests():
     assert shown.outputs[0].traceback == ["AssertionError: 層の数が違います / Expected 2 layers"]
 
 
+def test_feedback_shows_no_folder_of_the_grading_machine():
+    warning = new_output("stream", name="stderr", text=(
+        "/srv/course/.venv/lib/python3.11/site-packages/keras/src/layers/core/dense.py:93: UserWarning: "
+        "Do not pass an `input_shape`\n"))
+    error = new_output("error", ename="ValueError", evalue="rank", traceback=[
+        "File /usr/lib/python3/dist-packages/numpy/core/fromnumeric.py:59, in _wrapfunc", "ValueError: rank"])
+    cell = new_code_cell("model.fit(x, y)", outputs=[warning, error])
+    nb, _ = HideHiddenTests().preprocess(new_notebook(cells=[cell]), {})
+    shown = nb.cells[0].outputs
+    assert shown[0].text.startswith("keras/src/layers/core/dense.py:93: UserWarning")
+    assert shown[1].traceback[0] == "File numpy/core/fromnumeric.py:59, in _wrapfunc"
+
+
 def test_of_duplicated_graded_cells_the_last_is_graded_and_the_others_are_plain():
     first, last = graded_cell(), graded_cell()
     nb, _ = DeduplicateGradeIds().preprocess(new_notebook(cells=[first, last]), {})
