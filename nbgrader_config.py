@@ -10,7 +10,6 @@ from nbgrader.preprocessors import (
     GetGrades,
     IgnorePattern,
     LimitOutput,
-    OverwriteCells,
     OverwriteKernelspec,
     SaveAutoGrades,
 )
@@ -23,6 +22,7 @@ from course.nbgrader_plugins import (
     GradeOneExecute,
     HideHiddenTests,
     KeepOnlyErrorsInTests,
+    RestoreCells,
 )
 
 c = get_config()  # noqa: F821 (defined by traitlets when it loads this file)
@@ -44,17 +44,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # cannot be put in Keras's cache, whichever command started it.
 c.Autograde.exporter_class = DatasetReadyExporter
 
-# A deleted test cell comes back (and is run) rather than silently losing its points; of a
-# duplicated one, the last copy is graded. Given cells (nbgrader's read-only cells: data, given
-# models, given fits) run as the source has them, edited or deleted; students may still edit
-# them, to train fewer epochs in Colab, say, at no cost.
+# A deleted test cell comes back (and is run) rather than silently losing its points, after the
+# nearest cell before it that is still there (RestoreCells); of a duplicated one, the last copy is
+# graded. Given cells (nbgrader's read-only cells: data, given models, given fits, test helpers)
+# run as the source has them, edited or deleted; students may still edit them, to train fewer
+# epochs in Colab, say, at no cost.
 c.OverwriteCells.add_missing_cells = True
 c.LockCells.lock_readonly_cells = False
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     DeduplicateGradeIds,
     OverwriteKernelspec,
-    OverwriteCells,
+    RestoreCells,
     AddMissingGivenCells,
     CheckCellMetadata,
 ]

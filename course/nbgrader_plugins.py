@@ -12,7 +12,7 @@ import nbformat
 from nbconvert.exporters import NotebookExporter
 from nbgrader.api import Gradebook
 from nbgrader.converters.base import NbGraderException
-from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, NbGraderPreprocessor, OverwriteCells
 from nbgrader.utils import is_grade, is_solution
 
 from course.data import DatasetError, ensure_fashion_mnist
@@ -116,6 +116,28 @@ class GradeOneExecute(NbGraderPreprocessor):
             print(f"COURSE-NOT-GRADED: {problem}", file=sys.stderr, flush=True)
             raise NbGraderException(problem)
         return nbformat.reads(result.notebook, as_version=4), resources
+
+
+class RestoreCells(OverwriteCells):
+    """nbgrader's OverwriteCells, but a deleted test cell goes back after the nearest earlier cell
+    of the source that the notebook still has. nbgrader puts it after the source cell just before
+    it, and fails (a KeyError, and the notebook is not graded) when that one is a given cell, such
+    as the test helpers before a model's test."""
+
+    def add_missing_grade_cells(self, nb, resources):
+        source = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        tests = {c.name: c for c in source.grade_cells}
+        solutions = {c.name for c in source.solution_cells}
+        cells = source.source_cells
+        for position, cell in enumerate(cells):
+            present = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(nb.cells)}
+            if cell.name not in tests or cell.name in present:
+                continue
+            self.log.warning("Missing grade cell %s encountered, adding to notebook", cell.name)
+            restored = self.missing_cell_transform(cell, tests[cell.name].max_score, is_solution=cell.name in solutions)
+            earlier = [present[c.name] for c in cells[:position] if c.name in present]
+            nb.cells.insert(max(earlier) + 1 if earlier else 0, restored)
+        return nb, resources
 
 
 class AddMissingGivenCells(NbGraderPreprocessor):
