@@ -106,6 +106,14 @@ MISTAKES = [
      "test_misclassified"),
     ("pooling", "misclassified", ("[int(i) for i", "[int(i) + 1 for i"), "test_misclassified"),
 ]
+# Other right answers, which grading accepts: no visible test may fail them.
+ALSO_RIGHT = [
+    ("mlp1", "preprocessing", (") / 255", ").astype('float32') / 255"), "test_preprocessing"),
+    ("mlp1", "model", ("loss='categorical_crossentropy'", "loss='CategoricalCrossentropy'"), "test_model"),
+    ("mlp1", "model", ("optimizer='Adam'", "optimizer='adam'"), "test_model"),
+    ("cnn", "model", ("kernel_size=3, strides=1", "kernel_size=(3, 3), strides=(1, 1)"), "test_model"),
+    ("pooling", "predicted_shapes", ("(576,)", "[576]"), "test_predicted_shapes"),
+]
 ASSIGNMENTS = sorted({m[0] for m in MISTAKES})
 FROM_THE_DATA = {"preprocessing", "labels"}
 
@@ -178,3 +186,13 @@ def test_every_mistake_fails_a_visible_test(colab):
             assert "AssertionError" in str(error), (solution, mistake, str(error)[-600:])
         run_cells(client, nb, first, test, {})  # the solution again
     assert not silent, f"{assignment}: mistakes that no visible test catches: {silent}"
+
+
+def test_other_right_answers_pass(colab):
+    assignment, client, nb, _ = colab
+    for _, solution, (text, replacement), test in (m for m in ALSO_RIGHT if m[0] == assignment):
+        answer = next(c.source for c in nb.cells if grade_id(c) == solution)
+        assert text in answer, (solution, text)
+        first = "data" if solution in FROM_THE_DATA else solution
+        run_cells(client, nb, first, test, {solution: answer.replace(text, replacement)})
+        run_cells(client, nb, first, test, {})
