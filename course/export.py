@@ -389,8 +389,9 @@ def export(report: Report, fmt: str, roster: Roster, assignments: list | None = 
     for student, _ in candidates:
         matched.setdefault(out.matched_on(student), []).append(student["student_id"])
     for student, row in candidates:
-        twins = [t for t in matched[out.matched_on(student)] if t != student["student_id"]]
-        if len(matched[out.matched_on(student)]) > 1:
+        same = matched[out.matched_on(student)]
+        if len(same) > 1:
+            twins = [t for t in same if t != student["student_id"]]
             dropped.append(f"  {student['student_id']}: the roster gives it the same identifier as "
                            f"{', '.join(twins) or 'another row'}; correct the roster")
         else:

@@ -44,7 +44,6 @@ def short_fit(self, x=None, y=None, batch_size=None, epochs=1, verbose='auto', v
 _trainer.fit = short_fit
 """
 # (assignment, solution cell, (text, replacement) or code added at its end, the test cell that fails).
-# A mistake in preparing the data runs again from loading it.
 MISTAKES = [
     ("mlp1", "model", ("activation='softmax'", "activation='sigmoid'"), "test_model"),
     ("mlp1", "model", ("activation='relu'", "activation='sigmoid'"), "test_model"),
@@ -163,6 +162,18 @@ def run_cells(client, nb, first: str, last: str, replaced: dict) -> None:
             client.execute_cell(nbformat.from_dict(copy.deepcopy(dict(cell, source=source))), index)
 
 
+def changed(nb, position: dict, solution: str, change) -> tuple:
+    """(the cell to run from, the solution cell's source with `change`: a (text, replacement) pair,
+    or code added at its end). A change in preparing the data runs again from loading it."""
+    answer = nb.cells[position[solution]].source
+    if isinstance(change, tuple):
+        assert change[0] in answer, (solution, change)
+        source = answer.replace(*change)
+    else:
+        source = answer + "\n" + change
+    return ("data" if solution in FROM_THE_DATA else solution), source
+
+
 def test_every_mistake_fails_a_visible_test(colab):
     assignment, client, nb, _ = colab
     position = {grade_id(c): i for i, c in enumerate(nb.cells)}
@@ -171,13 +182,7 @@ def test_every_mistake_fails_a_visible_test(colab):
     mistakes = sorted((m for m in MISTAKES if m[0] == assignment), key=lambda m: -position[m[1]])
     silent = []
     for _, solution, mistake, test in mistakes:
-        answer = nb.cells[position[solution]].source
-        if isinstance(mistake, tuple):
-            assert mistake[0] in answer, (solution, mistake)
-            wrong = answer.replace(*mistake)
-        else:
-            wrong = answer + "\n" + mistake
-        first = "data" if solution in FROM_THE_DATA else solution
+        first, wrong = changed(nb, position, solution, mistake)
         try:
             run_cells(client, nb, first, test, {solution: wrong})
             silent.append((solution, mistake))
@@ -190,9 +195,8 @@ def test_every_mistake_fails_a_visible_test(colab):
 
 def test_other_right_answers_pass(colab):
     assignment, client, nb, _ = colab
-    for _, solution, (text, replacement), test in (m for m in ALSO_RIGHT if m[0] == assignment):
-        answer = next(c.source for c in nb.cells if grade_id(c) == solution)
-        assert text in answer, (solution, text)
-        first = "data" if solution in FROM_THE_DATA else solution
-        run_cells(client, nb, first, test, {solution: answer.replace(text, replacement)})
+    position = {grade_id(c): i for i, c in enumerate(nb.cells)}
+    for _, solution, change, test in (m for m in ALSO_RIGHT if m[0] == assignment):
+        first, right = changed(nb, position, solution, change)
+        run_cells(client, nb, first, test, {solution: right})
         run_cells(client, nb, first, test, {})
