@@ -200,3 +200,15 @@ def test_other_right_answers_pass(colab):
         first, right = changed(nb, position, solution, change)
         run_cells(client, nb, first, test, {solution: right})
         run_cells(client, nb, first, test, {})
+
+
+def test_the_test_helpers_are_the_same_in_every_lecture():
+    """The locked helper cell is written once and copied: a fix to one copy must reach them all."""
+    copies = {}
+    for path in sorted((COURSE / "source").glob("*/*.ipynb")):
+        cells = [c for c in nbformat.read(path, as_version=4).cells if grade_id(c) == "test_helpers"]
+        if cells:
+            copies[path.stem] = cells[0].source
+    assert sorted(copies) == ["cnn", "mlp1", "mlp2", "pooling"]
+    first = next(iter(copies.values()))
+    assert all(source == first for source in copies.values()), [name for name, s in copies.items() if s != first]
