@@ -61,7 +61,7 @@ c.Autograde.sanitize_preprocessors = [
 ]
 
 # Notebooks execute through course.grade_one: in a sandbox (course/sandbox.py) unless
-# `course.grade --no-sandbox`, each kernel started with course.profiles.prepare_kernel() (fixed
+# `course.grade --no-sandbox`, each kernel started with course_kernel.profiles.prepare_kernel() (fixed
 # seeds, the profile's cap on fit), on a Dask worker when `course.grade` runs autograde. Several
 # autograde commands may run at once: each holds the gradebook's lock except while its notebook
 # executes. The steps after execution record grades exactly as nbgrader does.

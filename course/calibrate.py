@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 
 from course.grade_one import Task, kernel_threads, run_task, settings
-from course.profiles import PROFILES, profile_named
+from course_kernel.profiles import PROFILES, profile_named
 
 THRESHOLDS = Path(__file__).with_name("thresholds.json")
 

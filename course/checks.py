@@ -1,5 +1,5 @@
 """The checks course/expected.py makes of each test cell: in the verifier, on what the cell
-handed over (a loaded model; everything else as course.handover.describe gives it), and in the
+handed over (a loaded model; everything else as course_kernel.handover.describe gives it), and in the
 kernel on the values themselves. Each failure says in Japanese, then English, what was expected
 and what was found.
 """
@@ -13,7 +13,8 @@ from importlib import resources
 import numpy as np
 
 from course.data import load_fashion_mnist
-from course.handover import arguments
+from course.scratch import SIMPLE_CONV_NET_SHAPES, relative_error, simple_conv_net_scores
+from course_kernel.handover import arguments
 
 # One reading of the dataset per process: every check compares with the same arrays.
 dataset = functools.cache(load_fashion_mnist)
@@ -94,7 +95,7 @@ def check_layers(model, expected: list) -> None:
 
 
 def check_history(result, profile, **stated) -> None:
-    """`result` describes what `model.fit(...)` returned (course.handover.describe), and every epoch
+    """`result` describes what `model.fit(...)` returned (course_kernel.handover.describe), and every epoch
     the grading budget (`profile`) allowed ran.
 
     `stated` holds the `fit` settings the task states (`epochs=30, batch_size=64,
@@ -277,7 +278,6 @@ def measure_test_accuracy(model) -> float:
 def scratch_accuracy(params: dict) -> float:
     """SimpleConvNet's accuracy on the 10,000 test images, computed with the course's own layers
     (course.scratch) from the parameters alone."""
-    from course.scratch import SIMPLE_CONV_NET_SHAPES, simple_conv_net_scores
 
     arrays = {}
     for name, shape in SIMPLE_CONV_NET_SHAPES.items():
@@ -371,8 +371,8 @@ def check_test_accuracy(model, assignment: str, model_name: str, profile) -> flo
 
 
 def check_digest(name: str, described, expected: np.ndarray, expected_digest: str) -> None:
-    """`described` (an array as course.handover.describe gives it) holds `expected`'s values, whose
-    digest (course.handover.digest) is `expected_digest`."""
+    """`described` (an array as course_kernel.handover.describe gives it) holds `expected`'s values, whose
+    digest (course_kernel.handover.digest) is `expected_digest`."""
     if not isinstance(described, dict) or described.get("kind") != "array":
         fail(f"{name} が配列ではありません。", f"{name} should be a NumPy array.")
     shape = tuple(described["shape"])
@@ -511,7 +511,6 @@ GRADIENT_BOUND = 1e-5
 
 def check_gradient(call: str, actual: np.ndarray, numerical: np.ndarray) -> None:
     """A gradient from a backward pass agrees with the numerical gradient."""
-    from course.scratch import relative_error
 
     if actual.shape != numerical.shape:
         fail(f"{call} の形が違います: 期待 {numerical.shape}、実際 {actual.shape}",
@@ -551,7 +550,7 @@ def check_loss_list(described, profile) -> None:
 def check_learning_curves(fig, result) -> None:
     """The lecture's figure: two side-by-side subplots plotting result.history's loss curves
     and accuracy curves, with those labels (checked on the figure's data, not its pixels).
-    `fig` and `result` as course.handover.describe gives them."""
+    `fig` and `result` as course_kernel.handover.describe gives them."""
     axes = fig.get("axes") if isinstance(fig, dict) and fig.get("kind") == "figure" else None
     if axes is None or len(axes) != 2:
         found = len(axes) if axes is not None else "no figure"
@@ -575,3 +574,60 @@ def check_learning_curves(fig, result) -> None:
                     f"{i} つ目のグラフの {key} の線が result.history['{key}'] ではありません。",
                     f"Subplot {i}: the line {key!r} does not plot result.history[{key!r}].",
                 )
+
+
+# What a task done "by hand in NumPy" may use besides what its own cell defines.
+BY_HAND_MODULES = {"numpy", "math", "itertools", "functools", "collections"}
+BY_HAND_NAMES = {"np", "numpy", "math"}
+# Builtins that reach code the cell does not show.
+HIDDEN_REACH = {"__import__", "eval", "exec", "compile", "globals", "locals", "vars", "open", "breakpoint"}
+
+
+def borrowed_names(source: str, defined: str, allowed=()) -> list:
+    """What the code of a cell that must define `defined` by hand uses and neither defines nor may
+    use by hand: modules other than NumPy's kind, names defined elsewhere (a test cell's Keras
+    helper, the course's references), builtins that reach hidden code. Read as a syntax tree, never
+    run; the cell's bare expressions (the prints that show a result) are not read."""
+    import ast
+    import builtins
+
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]  # IPython magics
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return []  # the cell fails when it runs, and its tests with it
+    definitions = [node for node in tree.body if not isinstance(node, ast.Expr)]
+    bound, loaded, borrowed = set(), set(), set()
+    if not any(isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == defined
+               for definition in definitions for node in ast.walk(definition)):
+        borrowed.add(f"{defined} not written with def or class")
+    for node in (inner for definition in definitions for inner in ast.walk(definition)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            relative = getattr(node, "level", 0)
+            borrowed.update(f"import {m}" for m in modules if relative or m.split(".")[0] not in BY_HAND_MODULES)
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, ast.Store | ast.Del) else loaded).add(node.id)
+    available = bound | BY_HAND_NAMES | set(allowed) | (set(dir(builtins)) - HIDDEN_REACH)
+    return sorted(borrowed | (loaded - available))
+
+
+def check_by_hand(cell: str, source, defined: str, allowed=()) -> None:
+    """The cell's task says to compute by hand in NumPy: its code may not call Keras, TensorFlow,
+    SciPy, the course's references or a helper defined in another cell."""
+    if source is None:
+        return  # outside grading the cell's code is not at hand: the verifier reads it
+    borrowed = borrowed_names(source, defined, allowed)
+    if borrowed:
+        names = ", ".join(borrowed)
+        fail(f"{defined} は NumPy で手で計算する課題ですが、{cell} のセルがほかのもの（{names}）を使っています。"
+             "NumPy だけで書いてください。",
+             f"{defined} is a task to compute by hand in NumPy, but the {cell} cell uses what it does not "
+             f"define: {names}. Write it with NumPy alone.")

@@ -1,18 +1,27 @@
 """The Dask cluster that grading runs on.
 
-By default a local cluster of worker processes on this machine; `--scheduler ADDRESS` (or
+By default a local cluster of worker processes on this machine, over TLS on loopback with
+certificates made for the run, its dashboard on localhost only; `--scheduler ADDRESS` (or
 COURSE_SCHEDULER) any existing one: workers started by hand with `dask worker ADDRESS` on other
-machines, or by dask-jobqueue on a Slurm cluster. Each worker runs one notebook at a time
-(course.grade_one.run_task); the coordinator keeps the gradebook. A worker that dies mid-notebook
-is replaced by Dask and its notebook graded again elsewhere.
+machines, or by dask-jobqueue on a Slurm cluster, all with the course's certificates
+(course/certificates.py). Each worker runs one notebook at a time (course.grade_one.run_task); the
+coordinator keeps the gradebook. A worker that dies mid-notebook is replaced by Dask and its
+notebook graded again elsewhere.
+
+Dask runs what peers send it: whoever can talk to a scheduler can run code on its workers, and
+a worker's result is a pickle the coordinator unpickles. So a `tcp://` scheduler (no encryption,
+no certificates) is refused unless the instructor says the network is trusted.
 """
 
 import hashlib
 import logging
 import os
 import signal
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
+from course.certificates import ROLES, make_certificates, missing, security
 from course.grade_one import Task, fingerprint, kernel_threads, run_task, worker_problem
 
 # How long an autograde process waits for the scheduler before it gives up on its notebook.
@@ -24,25 +33,57 @@ def default_workers() -> int:
     return max(1, (os.cpu_count() or 1) // kernel_threads())
 
 
+def scheduler_problem(address: str | None, certificates: Path | None, trusted_network: bool):
+    """Why grading must not use the scheduler at `address`, or None."""
+    if not address:
+        return None
+    if address.startswith("tls://"):
+        if certificates is None:
+            return (f"--scheduler {address} needs the course's certificates: --certificates DIR (or COURSE_TLS_DIR), "
+                    "the folder `python -m course.certificates DIR` wrote. Nothing was graded.")
+        lacking = missing(certificates)
+        return (f"{certificates} lacks {', '.join(lacking)}: give the folder `python -m course.certificates` wrote. "
+                "Nothing was graded.") if lacking else None
+    if trusted_network:
+        return None
+    return (f"{address} is neither encrypted nor authenticated: anyone who reaches it could run code on the workers, "
+            "hand back made-up grades, or run code on this machine, which holds the gradebook. Make certificates "
+            "(`python -m course.certificates DIR`), start the scheduler and workers with them, and grade with "
+            "--scheduler tls://HOST:8786 --certificates DIR; or, only where every machine that can reach the "
+            "scheduler is the course's, pass --trusted-network. Nothing was graded.")
+
+
+def client_security(address: str, certificates=None):
+    """The client's side of TLS for `address` (None for tcp://), from `certificates` or COURSE_TLS_DIR."""
+    if not address.startswith("tls://"):
+        return None
+    return security(Path(certificates or os.environ["COURSE_TLS_DIR"]))
+
+
 @contextmanager
-def grading_cluster(scheduler: str | None, workers: int | None):
-    """A Dask client: of the scheduler at `scheduler`, or of a local cluster of `workers` processes."""
+def grading_cluster(scheduler: str | None, workers: int | None, certificates: Path | None = None):
+    """(a Dask client, the folder of the client's certificates or None): of the scheduler at
+    `scheduler`, or of a local cluster of `workers` processes over TLS on loopback."""
     from distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler, timeout=CONNECT_TIMEOUT_S) as client:
-            yield client
+        with Client(scheduler, timeout=CONNECT_TIMEOUT_S, security=client_security(scheduler, certificates)) as client:
+            yield client, certificates
         return
-    # Its worker processes inherit SIGINT ignored: Ctrl-C is the coordinator's to handle, and it
-    # closes the cluster (instead of a traceback from each worker on the terminal).
-    interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                               memory_limit=0, silence_logs=logging.ERROR)
-    finally:
-        signal.signal(signal.SIGINT, interrupt)
-    with cluster, Client(cluster) as client:
-        yield client
+    with tempfile.TemporaryDirectory(prefix="course-tls-") as folder:
+        make_certificates(Path(folder), days=7)
+        cluster_security = security(Path(folder), ROLES)
+        # Its worker processes inherit SIGINT ignored: Ctrl-C is the coordinator's to handle, and it
+        # closes the cluster (instead of a traceback from each worker on the terminal).
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                                   memory_limit=0, silence_logs=logging.ERROR, protocol="tls://", host="127.0.0.1",
+                                   dashboard_address="127.0.0.1:0", security=cluster_security)
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
+        with cluster, Client(cluster, security=cluster_security) as client:
+            yield client, Path(folder)
 
 
 def check_workers(client, sandbox: bool) -> tuple:
@@ -67,5 +108,5 @@ def run_on_cluster(task: Task, scheduler: str):
 
     # Named by its content: a notebook handed in again is another task.
     key = f"grade-{task.name.replace('/', '-')}-{hashlib.sha256(task.notebook.encode()).hexdigest()[:12]}"
-    with Client(scheduler, timeout=CONNECT_TIMEOUT_S) as client:
+    with Client(scheduler, timeout=CONNECT_TIMEOUT_S, security=client_security(scheduler)) as client:
         return client.submit(run_task, task, key=key).result()

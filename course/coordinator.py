@@ -135,7 +135,7 @@ def grade_on_cluster(course: Path, todo: list, state: dict, env: dict, args) -> 
     thread alone writes the grading state.
     """
     ok = True
-    with grading_cluster(args.scheduler, args.workers) as client:
+    with grading_cluster(args.scheduler, args.workers, args.certificates) as (client, certificates):
         refused, slots = check_workers(client, not args.no_sandbox)
         for address, why in refused.items():
             print(f"WORKER REFUSED {address}: {why}", file=sys.stderr)
@@ -150,6 +150,8 @@ def grade_on_cluster(course: Path, todo: list, state: dict, env: dict, args) -> 
         print(f"{len(todo)} notebooks to grade on {workers} Dask worker{'s' if workers > 1 else ''}, {slots} at "
               f"a time, {kernel_threads()} threads per kernel{dashboard}")
         env = dict(env, COURSE_SCHEDULER=client.scheduler.address)
+        if certificates is not None:  # the autograde processes connect as the coordinator does
+            env["COURSE_TLS_DIR"] = str(certificates)
         running = set()
 
         def timed_autograde(assignment, student):

@@ -13,6 +13,7 @@ import numpy as np
 from course import scratch
 from course.checks import (
     LECTURE_COMPILE,
+    check_by_hand,
     check_compile,
     check_digest,
     check_gradient,
@@ -32,7 +33,7 @@ from course.checks import (
     keras_pooling,
     pooling_cases,
 )
-from course.handover import digest
+from course_kernel.handover import REFERENCE_CODE, digest
 
 
 @functools.cache
@@ -50,8 +51,6 @@ def images(split: str, shape: tuple | None = None):
     kind, name = ("images", f"x_{split}") if shape else ("labels", f"y_{split}")
 
     def check(a, profile):
-        if not a.full:
-            return  # the reference costs a second: the verifier computes it while the notebook runs
         array, expected = reference(split, kind)
         check_digest(name, a[name], array.reshape(shape or array.shape), expected)
     check.warm = lambda: reference(split, kind)
@@ -76,8 +75,7 @@ def trained(result: str, name: str, assignment: str):
 
 def accuracy(name: str, assignment: str):
     def check(a, profile):
-        if a.full:  # a pass over the test images: the verifier's, not the grading kernel's
-            a.measured[name] = check_test_accuracy(a[name], assignment, name, profile)
+        a.measured[name] = check_test_accuracy(a[name], assignment, name, profile)
     return check
 
 
@@ -90,17 +88,33 @@ def history(result: str, name: str, **stated):
 
 def _on_test_images(check_value):
     """A check of a value the student computed from the model's test predictions (`score`, the
-    misclassified images), which it predicts again: the verifier's, not the grading kernel's."""
+    misclassified images), which it predicts again."""
     def make(name: str, model_name: str):
         def check(a, profile):
-            if a.full:
-                check_value(a.value(name), a[model_name])
+            check_value(a.value(name), a[model_name])
         return check
     return make
 
 
 score = _on_test_images(check_test_score)
 misclassified = _on_test_images(check_misclassified)
+
+
+# {assignment: {solution cell computed by hand in NumPy: (what it defines, names from the
+# notebook's other solution cells it may use)}}. The grading process gives the verifier these
+# cells' code as handed in (course/grade_one.py).
+BY_HAND = {
+    "cnn": {"convolution": ("convolve", ())},
+    "pooling": {"max_pool": ("max_pool", ()), "average_pool": ("average_pool", ())},
+    "scratch_cnn": {"im2col": ("im2col", ()), "col2im": ("col2im", ()),
+                    "convolution": ("Convolution", ("im2col", "col2im")), "pooling": ("Pooling", ("im2col", "col2im"))},
+}
+
+
+def by_hand(assignment: str, cell: str):
+    """The solution cell `cell` computes by hand: no Keras, SciPy, course reference or other cell's helper."""
+    defined, allowed = BY_HAND[assignment][cell]
+    return lambda a, profile: check_by_hand(cell, a.source(cell), defined, allowed)
 
 
 def function(name: str, reference):
@@ -189,8 +203,8 @@ EXPECTED = {
     "cnn": {
         "test_preprocessing": [images("train", (60000, 28, 28, 1)), images("test", (10000, 28, 28, 1)),
                                images("train"), images("test")],
-        "test_convolution_slides": [function("convolve", keras_convolution)],
-        "test_convolution_keras": [function("convolve", keras_convolution)],
+        "test_convolution_slides": [by_hand("cnn", "convolution"), function("convolve", keras_convolution)],
+        "test_convolution_keras": [by_hand("cnn", "convolution"), function("convolve", keras_convolution)],
         "test_model": [model("model", [_conv(32, (None, 28, 28, 32), 320), ("Flatten", (None, 25088), 0, {}),
                                        _dropout((None, 25088)), _dense(10, 250890, "softmax")])],
         "test_result": [trained("result", "model", "cnn")],
@@ -200,8 +214,9 @@ EXPECTED = {
         "test_result_two_conv": [trained("result_two_conv", "model_two_conv", "cnn")],
     },
     "pooling": {
-        "test_max_pool": [function("max_pool", keras_pooling("max"))],
-        "test_average_pool": [function("average_pool", keras_pooling("average"))],
+        "test_max_pool": [by_hand("pooling", "max_pool"), function("max_pool", keras_pooling("max"))],
+        "test_average_pool": [by_hand("pooling", "average_pool"),
+                              function("average_pool", keras_pooling("average"))],
         "test_model_pool": [model("model_pool", [
             _conv(32, (None, 28, 28, 32), 320), _conv(64, (None, 28, 28, 64), 18496), _pool((None, 14, 14, 64)),
             ("Flatten", (None, 12544), 0, {}), _dropout((None, 12544)), _dense(10, 125450, "softmax")])],
@@ -230,13 +245,15 @@ EXPECTED = {
         "test_misclassified": [misclassified("misclassified", "model_deep")],
     },
     "scratch_cnn": {
-        "test_im2col": [function("im2col", scratch.im2col)],
-        "test_col2im": [function("col2im", scratch.col2im)],
-        "test_convolution_forward": [function("convolution_forward", scratch.keras_convolution)],
-        "test_convolution_backward": [gradient(f"convolution_d{p}", scratch.numerical_convolution_gradient(p))
-                                      for p in ("x", "W", "b")],
-        "test_pooling_forward": [function("pooling_forward", scratch.keras_pooling)],
-        "test_pooling_backward": [gradient("pooling_dx", scratch.numerical_pooling_gradient)],
+        "test_im2col": [by_hand("scratch_cnn", "im2col"), function("im2col", scratch.im2col)],
+        "test_col2im": [by_hand("scratch_cnn", "col2im"), function("col2im", scratch.col2im)],
+        "test_convolution_forward": [by_hand("scratch_cnn", "convolution"),
+                                     function("convolution_forward", scratch.keras_convolution)],
+        "test_convolution_backward": [by_hand("scratch_cnn", "convolution")] + [
+            gradient(f"convolution_d{p}", scratch.numerical_convolution_gradient(p)) for p in ("x", "W", "b")],
+        "test_pooling_forward": [by_hand("scratch_cnn", "pooling"), function("pooling_forward", scratch.keras_pooling)],
+        "test_pooling_backward": [by_hand("scratch_cnn", "pooling"),
+                              gradient("pooling_dx", scratch.numerical_pooling_gradient)],
         "test_param_count": [
             function("conv_net_params", lambda *args: scratch.keras_simple_conv_net(*args).count_params()),
             equals("simple_conv_net_params", SIMPLE_CONV_NET_PARAMS, "SimpleConvNet のパラメータ数が違います",
@@ -317,7 +334,10 @@ def inputs_for(assignment: str, cell: str, rng) -> dict:
     if assignment == "pooling" and cell in ("test_max_pool", "test_average_pool"):
         return {cell.removeprefix("test_"): pooling_cases(rng)}
     if assignment == "scratch_cnn":
-        return _scratch_cases(cell, rng)
+        inputs = _scratch_cases(cell, rng)
+        if any(name.startswith(("convolution_", "pooling_")) for name in inputs):
+            inputs[REFERENCE_CODE] = scratch.reference_code()
+        return inputs
     if (assignment, cell) == ("pooling", "test_param_counts"):
         return {"dense_params": [{"args": [size]} for size in rng.permutation(POOL_SIZES).tolist()]}
     return {}

@@ -5,7 +5,7 @@
     python -m course.grade --timeout 600    # at most 10 minutes per notebook
     python -m course.grade --quiet          # no progress bar (scheduled runs)
     python -m course.grade --workers 4      # a local Dask cluster of four workers
-    python -m course.grade --scheduler tcp://head:8786   # on an existing Dask cluster
+    python -m course.grade --scheduler tls://head:8786 --certificates DIR   # on an existing Dask cluster
 
 For each assignment: regenerate release/ from source/; check every notebook in
 submitted/<student>/<assignment>/ (Colab's `Copy of mlp1.ipynb` is renamed; an empty, broken or
@@ -33,12 +33,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from course.cluster import scheduler_problem
 from course.coordinator import LOGS, grade_on_cluster, load_state, save_state, submissions_to_grade
 from course.data import DatasetError, ensure_fashion_mnist
 from course.grade_one import NOTEBOOK_TIMEOUT_S, environment, kernel_problem
 from course.intake import source_grade_ids
-from course.profiles import grading_profile
 from course.report import REPORT, SUMMARY, class_report, print_table, write_report, write_summary
+from course_kernel.profiles import grading_profile
 
 
 def nbgrader(course: Path, *args: str, env: dict) -> bool:
@@ -72,12 +73,21 @@ def main(argv=None) -> int:
                         help="worker processes of the local Dask cluster (default: CPU cores / "
                              "COURSE_KERNEL_THREADS, the threads each kernel uses, 2 by default)")
     parser.add_argument("--scheduler", default=os.environ.get("COURSE_SCHEDULER"), metavar="ADDRESS",
-                        help="grade on the Dask cluster of this scheduler (tcp://host:8786; also "
+                        help="grade on the Dask cluster of this scheduler (tls://host:8786; also "
                              "COURSE_SCHEDULER) instead of a local one")
+    parser.add_argument("--certificates", type=Path, default=os.environ.get("COURSE_TLS_DIR"), metavar="DIR",
+                        help="the course's certificates for a tls:// scheduler (python -m course.certificates DIR; "
+                             "also COURSE_TLS_DIR)")
+    parser.add_argument("--trusted-network", action="store_true",
+                        help="allow a tcp:// scheduler: only where every machine that can reach it is the course's")
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         parser.error("--workers takes a number of at least 1")
     course = args.course.resolve()
+    insecure = scheduler_problem(args.scheduler, args.certificates, args.trusted_network)
+    if insecure:
+        print(insecure, file=sys.stderr)
+        return 1
 
     assignments = args.assignments or sorted(p.name for p in (course / "source").iterdir() if p.is_dir())
     unknown = [a for a in assignments if not (course / "source" / a).is_dir()]

@@ -38,7 +38,8 @@ from pathlib import Path
 
 # What grading kernels read from the environment: a task carries the coordinator's values.
 SETTINGS = ("COURSE_PROFILE", "COURSE_SEED", "COURSE_KERNEL_THREADS", "COURSE_MEMORY_LIMIT_GB",
-            "COURSE_CPU_LIMIT_S", "COURSE_CELL_TIMEOUT_S", "COURSE_SANDBOX")
+            "COURSE_CPU_LIMIT_S", "COURSE_FILE_LIMIT_GB", "COURSE_PROCESS_LIMIT", "COURSE_CELL_TIMEOUT_S",
+            "COURSE_SANDBOX")
 # A worker whose versions of these differ from the coordinator's could grade differently.
 PACKAGES = ("tensorflow", "keras", "numpy", "nbgrader", "nbclient", "ipykernel", "jupyter_client")
 NOTEBOOK_TIMEOUT_S = 1800
@@ -98,11 +99,12 @@ def _version(name: str):
 def fingerprint() -> dict:
     """What must be the same on a worker as on the coordinator for grades to be the same."""
     import course
+    import course_kernel
 
-    package = Path(course.__file__).parent
     digest = hashlib.sha256()
-    for path in sorted(package.glob("*.py")) + [package / "thresholds.json"]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for package in (Path(course.__file__).parent, Path(course_kernel.__file__).parent):
+        for path in sorted(package.glob("*.py")) + sorted(package.glob("*.json")):
+            digest.update(f"{package.name}/{path.name}".encode() + b"\0" + path.read_bytes())
     return {"python": platform.python_version(), **{name: _version(name) for name in PACKAGES},
             "course package": digest.hexdigest()[:16]}
 
@@ -116,7 +118,7 @@ def kernel_problem(sandbox: bool):
     env = environment(sandbox)
     python = KernelSpecManager().get_kernel_spec("python3").argv[0]
     python = shutil.which(python, path=env["PATH"]) or python
-    command = [python, "-c", "import course.profiles"]
+    command = [python, "-c", "import course_kernel.profiles"]
     with tempfile.TemporaryDirectory() as scratch:
         if sandbox:
             try:
@@ -264,7 +266,7 @@ def _take(handover: Path, target: Path | None) -> None:
 
 def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, **kwargs):
     """nbgrader's Execute, which also gives each test cell the inputs drawn for it and takes what
-    the cell handed over out of the kernel's reach as the cell ends (course.handover), then tells
+    the cell handed over out of the kernel's reach as the cell ends (course_kernel.handover), then tells
     the verifier the cell is ready."""
     import secrets
 
@@ -272,7 +274,7 @@ def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, **
     from nbgrader.preprocessors import Execute
 
     from course.expected import EXPECTED, inputs_for
-    from course.handover import FOLDER, INPUTS
+    from course_kernel.handover import FOLDER, INPUTS
 
     test_cells = EXPECTED.get(assignment, {})
     rng = np.random.default_rng(secrets.randbits(64))
@@ -304,17 +306,26 @@ def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, **
     return HandOverExecute(**kwargs)
 
 
+def write_sources(nb, cells, folder: Path) -> None:
+    """The code of each solution cell in `cells`, as the notebook holds it, for the verifier to read."""
+    folder.mkdir(parents=True)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in cells and cell.cell_type == "code":
+            (folder / f"{grade_id}.py").write_text(cell.source, "utf-8")
+
+
 def start_verifier(assignment: str, verify_dir: Path, sandbox: bool):
     """course.verify, started with the notebook, in the sandbox, seeing only the course's
     environment and `verify_dir` (read-only)."""
-    from course.sandbox import sandbox_command
+    from course.sandbox import course_package, sandbox_command
 
     home = verify_dir.parent / "verifier"
     home.mkdir()
     (verify_dir / "inputs").mkdir(parents=True)
     command = [sys.executable, "-m", "course.verify", assignment, str(verify_dir)]
     if sandbox:
-        command = sandbox_command(command, home, home, readonly=(verify_dir,))
+        command = sandbox_command(command, home, home, readonly=(verify_dir, course_package()))
     return subprocess.Popen(command, cwd=home, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
@@ -335,10 +346,10 @@ def main(argv=None) -> int:
     import nbformat
     from jupyter_client.manager import AsyncKernelManager
 
-    from course.expected import EXPECTED
-    from course.profiles import KERNEL_ARGS
+    from course.expected import BY_HAND, EXPECTED
     from course.sandbox import SandboxedKernelManager
-    from course.verify import MARKER
+    from course.verify import MARKER, SOURCES
+    from course_kernel.profiles import KERNEL_ARGS
 
     die_with_parent()
     args = argv or sys.argv[1:]
@@ -348,6 +359,9 @@ def main(argv=None) -> int:
     assignment = workdir.name
     verify_dir = workdir.parent / "verify"
     verify = assignment in EXPECTED and "--no-verify" not in args
+    nb = nbformat.read(notebook, as_version=4)
+    if verify:
+        write_sources(nb, BY_HAND.get(assignment, {}), verify_dir / SOURCES)
     verifier = start_verifier(assignment, verify_dir, sandbox) if verify else None
     try:
         execute = executor(
@@ -359,7 +373,6 @@ def main(argv=None) -> int:
             extra_arguments=KERNEL_ARGS,
         )
         execute.log = logging.getLogger("course.grade_one")
-        nb = nbformat.read(notebook, as_version=4)
         nb, _ = execute.preprocess(nb, {"metadata": {"path": str(workdir)}})
         if verifier is not None:
             start = time.monotonic()

@@ -2,6 +2,9 @@
 
 Renames a Colab or browser download to the assignment's name, and says why an empty, broken,
 old-format or wrong assignment's notebook cannot be graded. Touches nothing but the file's name.
+Only the notebook, and the files its assignment declares (`DECLARED_FILES`), enter the grading
+kernel's folder; anything else handed in is listed (`ignored_files`) and left out, so that nothing
+a student hands in can shadow a module the kernel imports.
 """
 
 import hashlib
@@ -11,6 +14,24 @@ from pathlib import Path
 import nbformat
 
 from course.collect import normalised_name
+
+# {assignment: files, relative to the notebook, that its notebook reads besides itself}: none today.
+DECLARED_FILES: dict = {}
+# What LMSs and browsers add to a submission.
+NOT_HANDED_IN = ("timestamp.txt",)
+
+
+def grading_files(folder: Path, assignment: str) -> dict:
+    """{path relative to `folder`: bytes} of the files the assignment declares, where handed in."""
+    return {name: (folder / name).read_bytes() for name in DECLARED_FILES.get(assignment, ())
+            if (folder / name).is_file() and not (folder / name).is_symlink()}
+
+
+def ignored_files(folder: Path, assignment: str) -> list:
+    """What was handed in beside the notebook and is not graded: names, folders ending in '/'."""
+    keep = {f"{assignment}.ipynb", *NOT_HANDED_IN, *DECLARED_FILES.get(assignment, ())}
+    return sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir()
+                  if p.name not in keep and not p.name.startswith("."))
 
 
 def _grade_ids(notebook) -> list:
@@ -29,9 +50,8 @@ def prepare_submission(folder: Path, assignment: str, grade_ids: dict) -> tuple:
     is the only candidate."""
     expected = f"{assignment}.ipynb"
     candidates = sorted(p for p in folder.iterdir() if p.is_file() and normalised_name(p.name) == expected)
-    others = sorted(p.name for p in folder.iterdir() if p.is_file() and p not in candidates)
-    notes = [f"{folder / name}: ignored (not {expected})" for name in others if not name.startswith(".")
-             and name != "timestamp.txt"]
+    notes = [f"{folder / name}: ignored (only {expected} is graded)" for name in ignored_files(folder, assignment)
+             if folder / name not in candidates]
     if len(candidates) > 1:
         names = ", ".join(p.name for p in candidates)
         return f"{len(candidates)} candidate notebooks ({names}): keep the one to grade", None, notes

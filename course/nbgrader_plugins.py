@@ -16,6 +16,7 @@ from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, NbGraderPre
 from nbgrader.utils import is_grade, is_solution
 
 from course.data import DatasetError, ensure_fashion_mnist
+from course.intake import grading_files
 
 
 def gradebook_lock_path(db_url: str) -> Path | None:
@@ -84,9 +85,8 @@ class GradeOneExecute(NbGraderPreprocessor):
             name=f"{info.get('student', folder.parent.name)}/{assignment}",
             assignment=assignment,
             notebook=nbformat.writes(nb),
-            # The submission's other files; not the notebook file, which now holds the hidden tests.
-            files={str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-                   if p.is_file() and p.name != f"{info.get('notebook', assignment)}.ipynb"},
+            # Only what the assignment declares (course.intake): nothing handed in can shadow a module.
+            files=grading_files(folder, assignment),
             settings=settings(),
             timeout=float(os.environ.get("COURSE_NOTEBOOK_TIMEOUT_S") or NOTEBOOK_TIMEOUT_S),
         )

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import nbformat
 
+from course.intake import ignored_files
+
 REPORT = "grades.csv"
 SUMMARY = "class_summary.html"
 REPORT_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "to_grade_by_hand", "reasons"]
@@ -109,6 +111,9 @@ def class_report(course: Path, state: dict, grade_ids: dict) -> list:
                     reasons.append(f"{name} -{g.max_score - g.score:g}{message}")
                 if g.cell.cell_type == "code":  # a test; written answers are not
                     outcomes[name] = outcome
+            ignored = ignored_files(folder, assignment)
+            if ignored:
+                reasons.append(f"ignored {', '.join(ignored)} (only {assignment}.ipynb is graded)")
             rows.append(ReportRow(student, assignment, submission.score, submission.max_score, "graded", reasons,
                                   by_hand, outcomes))
     return rows

@@ -3,22 +3,29 @@
 nbgrader starts every grading kernel through `SandboxedKernelManager` (see
 nbgrader_config.py). The kernel runs under bubblewrap (Debian's `bubblewrap` package) with:
 
-- a filesystem of its own: the system (`/usr`, `/etc`), the course's Python environment
-  and the dataset, read-only; its notebook's folder, writable; an empty `/tmp` and home folder.
-  Nothing else can be written; the gradebook, `source/`, `submitted/` and other students'
-  folders do not exist in it;
+- a filesystem of its own: the system (`/usr`, `/etc`), the Python environment, the kernel's
+  part of the course (`course_kernel`) and the dataset, read-only; its notebook's folder,
+  writable; an empty `/tmp` and home folder. Nothing else can be written; the gradebook,
+  `source/`, `submitted/` and other students' folders do not exist in it;
 - no network (a network namespace of its own; it talks to nbgrader over Unix sockets);
-- limits the kernel cannot lift: address space (`COURSE_MEMORY_LIMIT_GB`, default 8) and
-  CPU time (`COURSE_CPU_LIMIT_S`, default 1800), set with `prlimit` before it starts.
+- limits the kernel cannot lift: address space (`COURSE_MEMORY_LIMIT_GB`, default 8), CPU time
+  (`COURSE_CPU_LIMIT_S`, default 1800) and the size of any file it writes
+  (`COURSE_FILE_LIMIT_GB`, default 1), set with `prlimit` before it starts; its `/tmp` and home
+  hold at most as much; processes and threads (`COURSE_PROCESS_LIMIT`, default 512), in a pids
+  cgroup of its own where the machine lets the grader make one (`pids_cgroup`), else with
+  `prlimit --nproc` (which does not hold for root). When the kernel ends, everything it started
+  ends with it (its own PID namespace).
 
 These are the kernel's own namespaces and resource limits, not checks in Python: student code
 that undoes anything in its interpreter is still inside them.
 """
 
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -38,23 +45,83 @@ def cpu_limit_seconds() -> int:
     return int(os.environ.get("COURSE_CPU_LIMIT_S", "1800"))
 
 
+def file_limit_bytes() -> int:
+    return int(float(os.environ.get("COURSE_FILE_LIMIT_GB", "1")) * 2**30)
+
+
+def process_limit() -> int:
+    return int(os.environ.get("COURSE_PROCESS_LIMIT", "512"))
+
+
+def _pids_parents() -> list:
+    """Where this machine may have a pids cgroup for us to make a child in: cgroup v1's pids
+    hierarchy, or cgroup v2 where our cgroup hands the pids controller down."""
+    parents = []
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if "pids" in controllers.split(","):
+            parents.append(Path("/sys/fs/cgroup/pids") / path.lstrip("/"))
+        elif controllers == "":
+            folder = Path("/sys/fs/cgroup") / path.lstrip("/")
+            with contextlib.suppress(OSError):
+                if "pids" in (folder / "cgroup.subtree_control").read_text().split():
+                    parents.append(folder)
+    return parents
+
+
+def pids_cgroup(limit: int):
+    """A new cgroup that lets at most `limit` processes and threads run in it, or None where this
+    machine does not let us make one (no pids controller, or not ours to write)."""
+    for parent in _pids_parents():
+        with contextlib.suppress(OSError):
+            cgroup = Path(tempfile.mkdtemp(prefix="course-kernel-", dir=parent))
+            try:
+                (cgroup / "pids.max").write_text(str(limit))
+                return cgroup
+            except OSError:
+                cgroup.rmdir()
+    return None
+
+
+def remove_cgroup(cgroup: Path) -> None:
+    """Remove a cgroup once the processes in it have ended (a PID namespace's end kills them all,
+    but not at once)."""
+    for _ in range(50):
+        try:
+            cgroup.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
 def missing_tools() -> list:
     """The commands the sandbox needs that this machine lacks."""
     return [tool for tool in ("bwrap", "prlimit") if shutil.which(tool) is None]
 
 
 def _readable_paths() -> list:
-    """What a grading kernel must read besides the system: its Python environment, the course
-    package, the dataset (a folder that may not exist yet is skipped)."""
-    import course
+    """What a grading kernel must read besides the system: its Python environment, the kernel's
+    part of the course (course_kernel: never the `course` package, which holds the answers), the
+    dataset (a folder that may not exist yet is skipped)."""
+    import course_kernel
 
-    paths = [Path(sys.prefix), Path(sys.base_prefix), Path(course.__file__).parent, keras_cache_dir()]
+    paths = [Path(sys.prefix), Path(sys.base_prefix), Path(course_kernel.__file__).parent, keras_cache_dir()]
     return sorted({p.resolve() for p in paths if p.exists()})
 
 
-def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly: tuple = ()) -> list:
+def course_package() -> Path:
+    """The `course` package's folder: the verifier, not a kernel, reads it."""
+    import course
+
+    return Path(course.__file__).parent.resolve()
+
+
+def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly: tuple = (),
+                    cgroup: Path | None = None) -> list:
     """`kernel_cmd` wrapped so that it runs in the sandbox, in `workdir`, seeing the `readonly`
-    folders too."""
+    folders too, its processes counted in `cgroup` (a pids cgroup) or else by `prlimit --nproc`."""
     missing = missing_tools()
     if missing:
         raise SandboxUnavailable(
@@ -70,11 +137,12 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly
             command += ["--symlink", os.readlink(target), str(target)]
         elif target.is_dir():
             command += ["--ro-bind", str(target), str(target)]
-    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    size = ["--size", str(file_limit_bytes())]
+    command += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp"]
     home = os.environ.get("HOME", "/")
     if home != "/":
         # An empty home of its own, so that Keras, IPython and matplotlib find it writable.
-        command += ["--tmpfs", home]
+        command += [*size, "--tmpfs", home]
     for path in _readable_paths() + list(readonly):
         command += ["--ro-bind", str(path), str(path)]
     command += ["--bind", str(runtime_dir), str(runtime_dir),
@@ -83,8 +151,15 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly
                 # The kernel cannot see its parent from its own PID namespace; bwrap --die-with-parent
                 # ends it with its parent instead.
                 "--setenv", "JPY_PARENT_PID", "1", "--setenv", "MPLCONFIGDIR", "/tmp",
-                "--", "prlimit", f"--as={memory_limit_bytes()}", f"--cpu={cpu_limit_seconds()}", "--"]
-    return command + list(kernel_cmd)
+                "--", "prlimit", f"--as={memory_limit_bytes()}", f"--cpu={cpu_limit_seconds()}",
+                f"--fsize={file_limit_bytes()}"]
+    if cgroup is None:
+        command.append(f"--nproc={process_limit()}")
+    command = command + ["--"] + list(kernel_cmd)
+    if cgroup is not None:
+        # Into the cgroup before bwrap starts: everything the kernel starts is counted there.
+        command = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup), *command]
+    return command
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -92,9 +167,11 @@ class SandboxedKernelManager(AsyncKernelManager):
     of its own, the only one besides its working folder that it may write."""
 
     _runtime_dir = None
+    _cgroup = None
 
     async def _async_pre_start_kernel(self, **kw):
         self._runtime_dir = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+        self._cgroup = pids_cgroup(process_limit())
         self.transport = "ipc"
         self.ip = str(self._runtime_dir / "ipc")
         self.connection_file = str(self._runtime_dir / "connection.json")
@@ -102,9 +179,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         workdir = Path(kw.get("cwd") or os.getcwd()).resolve()
-        return sandbox_command(kernel_cmd, workdir, self._runtime_dir), kw
+        return sandbox_command(kernel_cmd, workdir, self._runtime_dir, cgroup=self._cgroup), kw
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if self._runtime_dir is not None and not restart:
             shutil.rmtree(self._runtime_dir, ignore_errors=True)
+        if self._cgroup is not None and not restart:
+            remove_cgroup(self._cgroup)

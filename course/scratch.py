@@ -3,9 +3,12 @@ im2col / col2im, the convolution and max-pooling layers' forward and backward pa
 the seed's NCHW layout, and what a student's versions are checked against: Keras's Conv2D and
 MaxPooling2D with the same weights, and numerical gradients.
 
-Students never import this (their notebook runs in Colab as it stands); the hidden tests
-(`layer_functions`), the checks and the verifier do.
+Students never import this (their notebook runs in Colab as it stands), nor can a grading kernel:
+the checks and the verifier do. The layers' test cells get `reference_code()` in their inputs
+(course_kernel/handover.py says why).
 """
+
+import inspect
 
 import numpy as np
 
@@ -157,43 +160,6 @@ def simple_conv_net_scores(params, x):
     return hidden @ params["W3"] + params["b3"]
 
 
-def layer_functions(namespace: dict, *names: str) -> dict:
-    """The notebook's Convolution and Pooling classes (from `namespace`, its globals) as functions
-    of their inputs, for a hidden test to hand over: `convolution_forward(x, W, b, stride, pad)`,
-    `convolution_dx` / `_dW` / `_db(x, W, b, dout, stride, pad)`, `pooling_forward(x, pool_h,
-    pool_w, stride)`, `pooling_dx(x, dout, pool_h, pool_w, stride)`. They run with the reference
-    im2col and col2im in place of the notebook's: a mistake there costs im2col's points, not the
-    layers' too."""
-    def convolution(x, weights, bias, stride, pad):
-        layer = namespace["Convolution"](weights, bias, int(stride), int(pad))
-        return layer, layer.forward(x)
-
-    def convolution_backward_pass(x, weights, bias, dout, stride, pad):
-        layer, _ = convolution(x, weights, bias, stride, pad)
-        return layer, layer.backward(dout)
-
-    def pooling(x, pool_h, pool_w, stride):
-        layer = namespace["Pooling"](int(pool_h), int(pool_w), int(stride))
-        return layer, layer.forward(x)
-
-    functions = {
-        "convolution_forward": lambda *args: convolution(*args)[1],
-        "convolution_dx": lambda *args: convolution_backward_pass(*args)[1],
-        "convolution_dW": lambda *args: convolution_backward_pass(*args)[0].dW,
-        "convolution_db": lambda *args: convolution_backward_pass(*args)[0].db,
-        "pooling_forward": lambda *args: pooling(*args)[1],
-        "pooling_dx": lambda x, dout, *args: pooling(x, *args)[0].backward(dout),
-    }
-    return {name: _with_reference_im2col(functions[name], namespace) for name in names}
-
-
-def _with_reference_im2col(function, namespace: dict):
-    def call(*args):
-        kept = {name: namespace[name] for name in ("im2col", "col2im") if name in namespace}
-        namespace.update(im2col=im2col, col2im=col2im)
-        try:
-            return function(*args)
-        finally:
-            namespace.pop("im2col"), namespace.pop("col2im")
-            namespace.update(kept)
-    return call
+def reference_code() -> str:
+    """im2col and col2im as source code, for a grading kernel to run the student's layers with."""
+    return "\n\n".join(inspect.getsource(function) for function in (output_size, im2col, col2im))

@@ -1,15 +1,16 @@
 """The verifier: decides every hidden test's points from what the test handed over
-(course/handover.py), in a process that never imports or runs student code.
+(course_kernel/handover.py), in a process that never imports or runs student code.
 
     python -m course.verify ASSIGNMENT FOLDER    # prints COURSE-VERDICTS {json}
 
 FOLDER holds `handed/<test cell>/` (the files each test cell's hand-over wrote, moved out of the
-kernel's reach as the cell ended) and `inputs/<test cell>.json` (what the grader gave the cell's
-student functions). Models are loaded with Keras's safe mode: no code from the notebook is
-deserialised. Everything is recomputed from them and from the dataset, and compared with what
-the course expects (course/expected.py). Grading starts it with the notebook, in the sandbox, and
-writes to its stdin the name of each test cell as the cell ends: it verifies that cell while the
-notebook runs on. An empty line says the notebook has run.
+kernel's reach as the cell ended), `inputs/<test cell>.json` (what the grader gave the cell's
+student functions) and `sources/<solution cell>.py` (the code of the cells a task says to compute
+by hand, as handed in: read as a syntax tree, never run). Models are loaded with Keras's safe mode:
+no code from the notebook is deserialised. Everything is recomputed from them and from the dataset,
+and compared with what the course expects (course/expected.py). Grading starts it with the
+notebook, in the sandbox, and writes to its stdin the name of each test cell as the cell ends: it
+verifies that cell while the notebook runs on. An empty line says the notebook has run.
 """
 
 import itertools
@@ -18,20 +19,29 @@ import sys
 import warnings
 from pathlib import Path
 
-from course.checks import fail
-from course.handover import DATA_SUFFIX, MODEL_SUFFIX
+import numpy as np
+
+from course.checks import dataset, fail
+from course.expected import EXPECTED, inputs_for
+from course_kernel.handover import DATA_SUFFIX, MODEL_SUFFIX, describe, use_reference
+from course_kernel.profiles import active_profile, grading_profile, use_kernel_threads
 
 MARKER = "COURSE-VERDICTS "
+SOURCES = "sources"  # the code of the cells computed by hand (course.expected.BY_HAND), as handed in
 
 
 class Artefacts:
-    """What one test cell handed over, by name, read from its files on first use. `full`: run every
-    check, the costly ones (test accuracy) too."""
+    """What one test cell handed over, by name, read from its files on first use."""
 
-    full = True
-
-    def __init__(self, folder: Path, inputs: dict):
+    def __init__(self, folder: Path, inputs: dict, sources: Path | None = None):
         self.folder, self.inputs, self.measured, self._loaded = folder, inputs, {}, {}
+        self.sources = sources
+
+    def source(self, cell: str):
+        """The code of the solution cell `cell` as handed in (given by the grading process, not by
+        the kernel), or None where there is none to read."""
+        path = self.sources / f"{cell}.py" if self.sources else None
+        return path.read_text("utf-8") if path and path.is_file() else None
 
     def __getitem__(self, name: str):
         if name not in self._loaded:
@@ -66,17 +76,15 @@ class Artefacts:
 
 
 class LiveArtefacts(Artefacts):
-    """The values themselves, in the kernel that holds them: models as they are, everything else
-    as course.handover.describe gives it to the verifier."""
+    """The values themselves, in the kernel that holds them (outside grading): models as they are,
+    everything else as course_kernel.handover.describe gives it to the verifier."""
 
-    def __init__(self, values: dict, inputs: dict, full: bool):
+    def __init__(self, values: dict, inputs: dict):
         super().__init__(Path(), inputs)
-        self.values, self.full = values, full
+        self.values = values
 
     def _load(self, name: str):
         import keras
-
-        from course.handover import describe
 
         if name not in self.values:
             fail(f"{name} がテストに渡されていません。", f"{name} was not given to the test.")
@@ -84,12 +92,17 @@ class LiveArtefacts(Artefacts):
         return value if isinstance(value, keras.Model) else describe(value, self.inputs.get(name))
 
 
+def check_here(assignment: str, cell: str, values: dict) -> None:
+    """A hidden test outside grading (the source notebook in the instructor's Jupyter): every check
+    of `cell`, in the kernel, on the values themselves and on inputs drawn now."""
+    inputs = inputs_for(assignment, cell, np.random.default_rng())
+    use_reference(inputs)
+    verify_cell(assignment, cell, LiveArtefacts(values, inputs))
+
+
 def verify_cell(assignment: str, cell: str, artefacts: Artefacts, profile=None) -> dict:
     """Run the course's checks of one test cell on its artefacts; return what was measured (test
     accuracies). Raises AssertionError with the reason, in Japanese and English."""
-    from course.expected import EXPECTED
-    from course.profiles import active_profile
-
     profile = profile or active_profile(assignment)
     for check in EXPECTED[assignment][cell]:
         check(artefacts, profile)
@@ -100,9 +113,6 @@ def verify(assignment: str, folder: Path, ready=()) -> dict:
     """{"verdicts": {test cell: None (passed) or the reason}, "measured": {...}} for every test cell
     the course expects of `assignment`, under the grading profile: first those `ready` names as
     they come (cells the notebook has just run), then the rest."""
-    from course.expected import EXPECTED
-    from course.profiles import grading_profile
-
     profile = grading_profile(assignment)
     verdicts, measured = {}, {}
     for cell in itertools.chain(ready, EXPECTED[assignment]):
@@ -111,7 +121,7 @@ def verify(assignment: str, folder: Path, ready=()) -> dict:
         inputs_file = folder / "inputs" / f"{cell}.json"
         inputs = json.loads(inputs_file.read_text("utf-8")) if inputs_file.is_file() else {}
         try:
-            artefacts = Artefacts(folder / "handed" / cell, inputs)
+            artefacts = Artefacts(folder / "handed" / cell, inputs, folder / SOURCES)
             measured.update(verify_cell(assignment, cell, artefacts, profile))
             verdicts[cell] = None
         except AssertionError as error:
@@ -120,10 +130,6 @@ def verify(assignment: str, folder: Path, ready=()) -> dict:
 
 
 def main(argv=None) -> int:
-    from course.checks import dataset
-    from course.expected import EXPECTED
-    from course.profiles import use_kernel_threads
-
     use_kernel_threads()  # imports TensorFlow while the notebook runs
     dataset()
     assignment, folder = (argv or sys.argv[1:])

@@ -6,7 +6,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from course.profiles import _fit_class  # noqa: E402
+from course_kernel.profiles import _fit_class  # noqa: E402
 
 
 @pytest.fixture

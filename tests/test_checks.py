@@ -23,8 +23,8 @@ from course.checks import (
     training_steps,
 )
 from course.data import load_fashion_mnist
-from course.handover import describe, digest
-from course.profiles import PROFILES, Profile, install_fit_cap
+from course_kernel.handover import describe, digest
+from course_kernel.profiles import PROFILES, Profile, install_fit_cap
 
 MLP1_LAYERS = [
     ("Dense", (None, 32), 25120, {"units": 32, "activation": "relu"}),
@@ -327,3 +327,45 @@ def test_misclassified_images_are_those_the_model_gets_wrong(trained_mlp):
 def test_threshold_of_another_budget_is_not_used(trained_mlp):
     with pytest.raises(AssertionError, match="calibrated with at most 1 epoch on the first 6,000 training images"):
         check_test_accuracy(trained_mlp, "mlp1", "model", Profile("smoke", 1, 1000))
+
+
+NUMPY_CONVOLVE = """def convolve(image, kernel, stride=1, padding='valid'):
+    image = np.asarray(image, dtype=float)
+    if padding == 'same':
+        image = np.pad(image, 1)
+    size = (image.shape[0] - len(kernel)) // stride + 1
+    return np.array([[np.sum(image[i * stride:i * stride + 3, j * stride:j * stride + 3] * kernel)
+                      for j in range(size)] for i in range(size)])
+
+
+print(convolve(image, kernel))
+print(keras_convolve(image, kernel, 1, 'valid'))  # a shown result, not the answer
+"""
+
+
+@pytest.mark.parametrize("source, borrowed", [
+    (NUMPY_CONVOLVE, []),
+    ("%matplotlib inline\n" + NUMPY_CONVOLVE, []),
+    ("def convolve(image, kernel, stride=1, padding='valid'):\n"
+     "    return keras_convolve(image, kernel, stride, padding)", ["keras_convolve"]),
+    ("def convolve(image, kernel, stride=1, padding='valid'):\n    from scipy.signal import correlate2d\n"
+     "    return correlate2d(image, kernel, 'valid')", ["import scipy.signal"]),
+    (NUMPY_CONVOLVE + "try:\n    from course.checks import keras_convolution as convolve\n"
+     "except ImportError:\n    pass\n", ["import course.checks"]),
+    ("convolve = lambda image, kernel, stride=1, padding='valid': keras_convolve(image, kernel, stride, padding)",
+     ["convolve not written with def or class", "keras_convolve"]),
+    ("def convolve(image, kernel, stride=1, padding='valid'):\n    return eval('keras_convolve')(image, kernel)",
+     ["eval"]),
+])
+def test_a_by_hand_cell_is_read_for_what_it_borrows(source, borrowed):
+    from course.checks import borrowed_names
+
+    assert borrowed_names(source, "convolve") == borrowed
+
+
+def test_the_layers_may_use_the_notebooks_own_im2col():
+    from course.checks import borrowed_names
+
+    layer = "class Convolution:\n    def forward(self, x):\n        return im2col(x, 3, 3) @ self.W\n"
+    assert borrowed_names(layer, "Convolution") == ["im2col"]
+    assert borrowed_names(layer, "Convolution", ("im2col", "col2im")) == []

@@ -1,5 +1,6 @@
-"""Grading on Dask with the real command: a scheduler and workers started by hand on loopback (one
-of them unable to grade), a worker killed mid-notebook, a coordinator killed with kill -9."""
+"""Grading on Dask with the real command: a TLS scheduler and workers started by hand on loopback
+with the course's certificates (one of them unable to grade, one without certificates kept out),
+a plain tcp:// scheduler refused, a worker killed mid-notebook, a coordinator killed with kill -9."""
 
 import csv
 import json
@@ -16,6 +17,7 @@ import psutil
 import pytest
 from test_grading import COURSE, grade
 
+from course.certificates import dask_options, make_certificates, security
 from course.coordinator import STATE
 from course.grade_one import Task, fingerprint, run_task, worker_problem
 
@@ -90,28 +92,54 @@ def test_a_worker_refuses_what_it_cannot_grade_as_the_coordinator_would():
 
 
 @pytest.mark.slow
-def test_grading_on_a_dask_cluster_started_by_hand(tmp_path):
+def test_grading_on_a_tls_dask_cluster_started_by_hand(tmp_path):
     course = scratch_course(tmp_path / "course", ["alice", "chris"])
+    certificates = tmp_path / "certificates"
+    make_certificates(certificates)
     scheduler_file = tmp_path / "scheduler.json"
-    scheduler = start([BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                       "--scheduler-file", scheduler_file])
+    scheduler = start([BIN / "dask", "scheduler", "--protocol", "tls", "--host", "127.0.0.1", "--port", "0",
+                       "--no-dashboard", "--scheduler-file", scheduler_file, *dask_options(certificates, "scheduler")])
     processes = [scheduler]
     try:
         wait_for(scheduler_file.exists, what="the scheduler")
         address = json.loads(scheduler_file.read_text())["address"]
+        assert address.startswith("tls://127.0.0.1:")
         worker = [BIN / "dask", "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"]
-        processes.append(start([*worker, "--nworkers", "2"], cwd=tmp_path))
+        certified = [*worker, *dask_options(certificates, "worker")]
+        processes.append(start([*certified, "--nworkers", "2"], cwd=tmp_path))
         # A worker on a machine without bubblewrap: it must refuse rather than grade unsandboxed.
-        processes.append(start([*worker, "--name", "no-bubblewrap"], env={"PATH": str(BIN)}, cwd=tmp_path))
-        run = grade(course, "mlp1", "--scheduler", address)
+        processes.append(start([*certified, "--name", "no-bubblewrap"], env={"PATH": str(BIN)}, cwd=tmp_path))
+        # A worker without the course's certificates: the scheduler does not let it in.
+        stranger = start([*worker, "--name", "stranger"], cwd=tmp_path)
+        processes.append(stranger)
+        run = grade(course, "mlp1", "--scheduler", address, "--certificates", str(certificates))
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         assert "WORKER REFUSED" in run.stderr and "bwrap and prlimit not found" in run.stderr
         assert "2 notebooks to grade on 2 Dask workers" in run.stdout
         assert report(course) == {s: SCORES[s] for s in ("alice", "chris")}
         # What the task needed travelled with it: the notebooks ran in the workers' scratch folders.
         assert "executed on" in (course / "logs" / "alice" / "mlp1.log").read_text()
+        stop(stranger)
+        assert "stranger" not in json.dumps(scheduler_info(address, certificates))
     finally:
         stop(*reversed(processes))
+
+
+def scheduler_info(address: str, certificates: Path) -> dict:
+    from distributed import Client
+
+    with Client(address, security=security(certificates), timeout=30) as client:
+        return client.scheduler_info(n_workers=-1)
+
+
+def test_a_plain_tcp_scheduler_is_refused_and_nothing_is_graded(tmp_path):
+    course = scratch_course(tmp_path, ["alice"])
+    run = grade(course, "mlp1", "--scheduler", "tcp://127.0.0.1:8786")
+    assert run.returncode == 1 and "course.certificates" in run.stderr and "--trusted-network" in run.stderr
+    assert not (course / "release").exists() and not (course / "gradebook.db").exists()
+    run = grade(course, "mlp1", "--scheduler", "tls://127.0.0.1:8786")
+    assert run.returncode == 1 and "--certificates DIR" in run.stderr
+    assert not (course / "release").exists()
 
 
 def executing_notebook(coordinator) -> psutil.Process:

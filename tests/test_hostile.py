@@ -15,10 +15,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 from test_grading import COURSE, grade
 
 from course.coordinator import STATE
+from course.report import gradebook_url
 
-# Limits tight enough to hit quickly: a cell may run 30 s, a notebook 90 s, a kernel 4 GB. Two
+# Limits tight enough to hit quickly: a cell may run 30 s, a notebook 90 s, a kernel 4 GB and 256
+# processes and threads, a file 256 MB. Two
 # kernels of one thread at a time: the class grades in less time than one kernel of two threads.
-LIMITS = {"COURSE_CELL_TIMEOUT_S": "30", "COURSE_MEMORY_LIMIT_GB": "4", "COURSE_KERNEL_THREADS": "1"}
+LIMITS = {"COURSE_CELL_TIMEOUT_S": "30", "COURSE_MEMORY_LIMIT_GB": "4", "COURSE_KERNEL_THREADS": "1",
+          "COURSE_FILE_LIMIT_GB": "0.25", "COURSE_PROCESS_LIMIT": "256"}
 NOTEBOOK_TIMEOUT = "90"
 
 # What the snooping student tries from inside their notebook, and how each attempt ended.
@@ -62,12 +65,16 @@ print('test accuracy 0.9900 (threshold 0.100, profile smoke)')
 # notebook's own hand-over.
 PATCH_CHECKS = """
 import sys
-import course.checks, course.expected, course.handover, course.verify  # loaded anyway by the first test
+try:
+    import course.checks, course.expected, course.verify  # the grader's own: a grading kernel cannot import them
+except ImportError:
+    pass
+import course_kernel.handover
 def passes(*args, **kwargs):
     return None
-for module in [m for name, m in sys.modules.items() if name.split('.')[0] == 'course']:
+for module in [m for name, m in sys.modules.items() if name.split('.')[0] in ('course', 'course_kernel')]:
     for name in list(vars(module)):
-        if name.startswith('check_') or name == 'verify_cell':
+        if name.startswith('check_') or name in ('verify_cell', 'check_here'):
             try:
                 setattr(module, name, passes)
             except Exception:
@@ -104,6 +111,30 @@ handover.mkdir()
 keras.Sequential([keras.Input((784,)), keras.layers.Dense(32, activation='relu'),
                   keras.layers.Dense(10, activation='softmax')]).save(handover / 'model.keras')
 """
+# Limits a notebook cannot lift: processes (the children wait, then end, so that the kernel can
+# go on), and the size of a file.
+FORK_BOMB = """
+import os, time
+children = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(20)
+            os._exit(0)
+        children += 1
+except OSError as error:
+    raise RuntimeError(f'no more processes after {children}: {error}') from None
+"""
+DISK_FILLER = """
+with open('filler.bin', 'wb') as filler:
+    while True:
+        filler.write(bytes(2**20))
+"""
+# Handed in beside the notebook: the course's packages, replaced by ones whose hand-over hands
+# nothing over. Were they imported, every hidden test would fail.
+SHADOW_FILES = {"course_kernel/__init__.py": "",
+                "course_kernel/handover.py": "def hand_over(*args, **kwargs):\n    pass\n",
+                "course/__init__.py": "raise ImportError('shadowed')\n", "notes.txt": "my notes\n"}
 FIT = "result = model.fit(x_train, y_train, epochs=30, batch_size=64, validation_split=0.2)\n"
 SCORE = "score = [0.35, 0.88]\nprint('Test accuracy:', score[1])"
 
@@ -205,6 +236,62 @@ CLASS = {
 }
 
 
+CLASS.update({
+    "bomber": (with_code("evaluation", FORK_BOMB), 8, "test_accuracy -2"),
+    "filler": (with_code("evaluation", DISK_FILLER), 8, "test_accuracy -2"),
+    "shadow": (reference(), 10, "ignored course/, course_kernel/, notes.txt (only mlp1.ipynb is graded)"),
+})
+
+KERAS_CONVOLVE = """
+def convolve(image, kernel, stride=1, padding='valid'):
+    from keras.layers import Conv2D
+    image, kernel = np.asarray(image, 'float32'), np.asarray(kernel, 'float32')
+    conv = Conv2D(1, kernel.shape, strides=stride, padding=padding, use_bias=False)
+    conv.build((1, *image.shape, 1))
+    conv.set_weights([kernel.reshape(*kernel.shape, 1, 1)])
+    return np.asarray(conv(image.reshape(1, *image.shape, 1)))[0, :, :, 0]
+"""
+KERAS_AVERAGE_POOL = """
+def average_pool(feature_map, pool_size=2, stride=None):
+    from keras.layers import AveragePooling2D
+    feature_map = np.asarray(feature_map, 'float32')
+    pooled = AveragePooling2D(pool_size, strides=stride)(feature_map.reshape(1, *feature_map.shape, 1))
+    return np.asarray(pooled)[0, :, :, 0]
+"""
+
+
+def imports_reference(grade_id: str, statement: str):
+    """The student's own answer, replaced by the course's reference wherever that can be imported
+    (a grading kernel of the old layout could; Colab cannot)."""
+    def edit(nb):
+        cell = nb.cells[cell_index(nb, grade_id)]
+        cell.source += f"\ntry:\n    {statement}\nexcept ImportError:\n    pass\n"
+    return edit
+
+
+def demo_notebook(assignment: str, *edits):
+    nb = nbformat.read(COURSE / "submitted" / "alice" / assignment / f"{assignment}.ipynb", as_version=4)
+    for edit in edits:
+        edit(nb)
+    return nb
+
+
+# Tasks that say "by hand in NumPy", answered from the course's references or with Keras's own
+# layers: (assignment, student): (notebook, the tests whose points they lose).
+BY_HAND_FORGERS = {
+    ("cnn", "importer"): (demo_notebook("cnn", imports_reference(
+        "convolution", "from course.checks import keras_convolution as convolve")),
+        {"test_convolution_slides", "test_convolution_keras"}),
+    ("cnn", "kerasian"): (demo_notebook("cnn", set_source("convolution", "import numpy as np\n" + KERAS_CONVOLVE)),
+                          {"test_convolution_slides", "test_convolution_keras"}),
+    ("pooling", "importer"): (demo_notebook("pooling", imports_reference(
+        "max_pool", "from course.checks import keras_pooling; max_pool = keras_pooling('max')"),
+        set_source("average_pool", KERAS_AVERAGE_POOL)), {"test_max_pool", "test_average_pool"}),
+    ("scratch_cnn", "importer"): (demo_notebook("scratch_cnn", imports_reference(
+        "im2col", "from course.scratch import im2col")), {"test_im2col"}),
+}
+
+
 def write(path: Path, submission) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(submission, bytes):
@@ -222,28 +309,45 @@ def hostile_class(tmp_path_factory):
         if student == "snoop":
             submission = with_code("preprocessing", SNOOP.replace("COURSE_PATH", str(course)))
         write(course / "submitted" / student / "mlp1" / "mlp1.ipynb", submission)
+    for name, text in SHADOW_FILES.items():
+        write(course / "submitted" / "shadow" / "mlp1" / name, text.encode())
+    for (assignment, student), (submission, _) in BY_HAND_FORGERS.items():
+        write(course / "submitted" / student / assignment / f"{assignment}.ipynb", submission)
     os.environ.update(LIMITS)
     try:
-        run = grade(course, "mlp1", "--timeout", NOTEBOOK_TIMEOUT, "--workers", "2")
+        run = grade(course, "mlp1", *sorted({a for a, _ in BY_HAND_FORGERS}), "--timeout", NOTEBOOK_TIMEOUT,
+                    "--workers", "2")
     finally:
         for key in LIMITS:
             os.environ.pop(key)
     with open(course / "grades.csv", newline="") as f:
-        report = {row["student_id"]: row for row in csv.DictReader(f)}
+        report = {(row["student_id"], row["assignment"]): row for row in csv.DictReader(f)}
     return course, run, report
 
 
 def test_every_submission_ends_with_a_score_and_a_reason(hostile_class):
     _, run, report = hostile_class
     assert run.returncode == 1  # some notebooks could not be graded, and the command says so
-    assert sorted(report) == sorted(CLASS)
+    assert sorted(report) == sorted([(student, "mlp1") for student in CLASS] + [(s, a) for a, s in BY_HAND_FORGERS])
     for student, (_, score, reason) in CLASS.items():
-        row = report[student]
+        row = report[student, "mlp1"]
         assert (float(row["score"]), row["max_score"]) == (score, "10"), (student, row)
         if reason:
             assert reason in row["reasons"], (student, row)
         if score == 0:
             assert row["status"] == "not graded" and row["reasons"], (student, row)
+
+
+def test_by_hand_tasks_answered_with_the_course_or_keras_lose_their_points(hostile_class):
+    from nbgrader.api import Gradebook
+
+    course, _, report = hostile_class
+    with Gradebook(gradebook_url(course)) as gradebook:
+        for (assignment, student), (_, lost) in BY_HAND_FORGERS.items():
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+            failed = {g.name for g in notebook.grades if not g.needs_manual_grade and g.score < g.max_score}
+            assert failed == lost, (assignment, student, failed)
+            assert "NumPy で手で計算する課題" in report[student, assignment]["reasons"], report[student, assignment]
 
 
 def test_sandbox_kept_the_snoop_inside_its_folder(hostile_class):
@@ -263,7 +367,7 @@ def test_failures_are_remembered_not_retried(hostile_class):
     assert {s for s, graded in state.items() if graded["reason"]} == {
         "invalid", "empty", "nbformat3", "mixup", "exiter", "dawdler"}
     report = (course / "grades.csv").read_bytes()
-    run = grade(course, "mlp1")  # nothing changed: no notebook is run again, the report is the same
+    run = grade(course, "mlp1", *sorted({a for a, _ in BY_HAND_FORGERS}))  # nothing changed: nothing runs again
     assert run.returncode == 1
     assert not re.search(r"^graded ", run.stdout, re.M)
     assert (course / "grades.csv").read_bytes() == report

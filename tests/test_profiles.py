@@ -2,7 +2,7 @@ import pytest
 from conftest import mlp, tiny_data
 from jupyter_client.manager import KernelManager
 
-from course.profiles import (
+from course_kernel.profiles import (
     KERNEL_ARGS,
     PROFILES,
     Profile,

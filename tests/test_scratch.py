@@ -8,8 +8,8 @@ import pytest
 
 from course import expected, scratch
 from course.checks import check_gradient, check_loss_list, check_outputs, scratch_accuracy
-from course.handover import describe
-from course.profiles import Profile
+from course_kernel.handover import describe
+from course_kernel.profiles import Profile
 
 COURSE = Path(__file__).resolve().parents[1]
 # Random batches, channels, strides and paddings, square and not.

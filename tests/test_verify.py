@@ -10,8 +10,8 @@ import pytest
 from conftest import mlp
 
 from course.grade_one import _take, _write_new, apply_verdicts
-from course.handover import save
 from course.verify import Artefacts, verify
+from course_kernel.handover import save
 
 
 def test_what_a_cell_handed_over_is_taken_without_following_links(tmp_path):

@@ -21,12 +21,12 @@ from course.demo import Student, submission
 # settings it was called with where grading keeps them (`result.requested`).
 COLAB_KERNEL = """
 import sys
-for name in [n for n in sys.modules if n.split('.')[0] in ('course', 'nbgrader')]:
+for name in [n for n in sys.modules if n.split('.')[0] in ('course', 'course_kernel', 'nbgrader')]:
     del sys.modules[name]
 
 class NotInColab:
     def find_spec(self, name, path=None, target=None):
-        if name.split('.')[0] in ('course', 'nbgrader'):
+        if name.split('.')[0] in ('course', 'course_kernel', 'nbgrader'):
             raise ModuleNotFoundError(f'No module named {name!r}')
 
 sys.meta_path.insert(0, NotInColab())
@@ -133,7 +133,7 @@ def colab(request, tmp_path_factory):
         # Straight to the kernel: executing a cell through the client puts it into the notebook.
         execute = run_sync(client.kc.execute_interactive)
         assert execute(COLAB_KERNEL, timeout=120)["content"]["status"] == "ok"
-        for package in ("course", "nbgrader"):
+        for package in ("course", "course_kernel", "nbgrader"):
             reply = execute(f"import {package}", timeout=60)["content"]
             assert reply.get("ename") == "ModuleNotFoundError", (package, reply)
         failed = []

@@ -68,7 +68,7 @@ ASSIGNMENT_BUDGETS = {
 # Extra arguments nbgrader (and the calibration command) pass to every kernel they start.
 KERNEL_ARGS = [
     "--HistoryManager.hist_file=:memory:",
-    "--IPKernelApp.exec_lines=import course.profiles; course.profiles.prepare_kernel()",
+    "--IPKernelApp.exec_lines=import course_kernel.profiles; course_kernel.profiles.prepare_kernel()",
 ]
 
 
