@@ -96,6 +96,18 @@ def remove_cgroup(cgroup: Path) -> None:
             time.sleep(0.1)
 
 
+def _user_tasks() -> int:
+    """The processes and threads this user runs now."""
+    uid, total = str(os.getuid()), 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                fields = dict(line.split(":", 1) for line in Path(entry.path, "status").read_text().splitlines())
+                if fields["Uid"].split()[0] == uid:
+                    total += int(fields["Threads"])
+    return total
+
+
 def missing_tools() -> list:
     """The commands the sandbox needs that this machine lacks."""
     return [tool for tool in ("bwrap", "prlimit") if shutil.which(tool) is None]
@@ -154,7 +166,9 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly
                 "--", "prlimit", f"--as={memory_limit_bytes()}", f"--cpu={cpu_limit_seconds()}",
                 f"--fsize={file_limit_bytes()}"]
     if cgroup is None:
-        command.append(f"--nproc={process_limit()}")
+        # RLIMIT_NPROC counts every process and thread of the user (and does not bind root): the
+        # user's own now, plus the kernel's share.
+        command.append(f"--nproc={_user_tasks() + process_limit()}")
     command = command + ["--"] + list(kernel_cmd)
     if cgroup is not None:
         # Into the cgroup before bwrap starts: everything the kernel starts is counted there.
