@@ -5,7 +5,7 @@ PYTHON := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: env data demo collect grade grade-by-hand export-grades publish release submissions test lint calibrate benchmark clean
+.PHONY: env data demo collect grade grade-by-hand export-grades publish release submissions test lint calibrate benchmark clean certificates
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -28,6 +28,10 @@ data: env
 demo: data
 	$(PYTHON) -m course.grade mlp1 mlp2
 	@echo "The demo class's cnn, pooling and scratch_cnn notebooks train for a minute or more each on 2 cores: make grade"
+
+# make certificates DIR=~/course-tls: a CA and TLS certificates for grading on several machines (README)
+certificates: env
+	$(PYTHON) -m course.certificates $(DIR)
 
 # make collect ARCHIVE=downloads/class.zip   (the LMS's archive, or a folder)
 collect: env

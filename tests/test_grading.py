@@ -207,23 +207,6 @@ def test_grading_refuses_an_unknown_profile(tmp_path):
     assert not (tmp_path / "gradebook.db").exists()
 
 
-def test_colab_downloads_are_renamed_and_two_candidates_are_not_chosen_between(tmp_path):
-    shutil.copytree(COURSE / "source" / "mlp1", tmp_path / "source" / "mlp1")
-    shutil.copy(COURSE / "nbgrader_config.py", tmp_path)
-    alice = COURSE / "submitted" / "alice" / "mlp1" / "mlp1.ipynb"
-    for student, names in {"zoe": ["Copy of mlp1.ipynb"], "yuki": ["mlp1.ipynb", "mlp1 (1).ipynb"]}.items():
-        folder = tmp_path / "submitted" / student / "mlp1"
-        folder.mkdir(parents=True)
-        for name in names:
-            shutil.copy(alice, folder / name)
-    run = grade(tmp_path)
-    assert run.returncode == 1
-    assert "Copy of mlp1.ipynb: renamed to mlp1.ipynb" in run.stderr
-    assert "zoe          mlp1          10/10   -" in run.stdout
-    assert ("yuki         mlp1           0/10   2 candidate notebooks (mlp1 (1).ipynb, mlp1.ipynb): "
-            "keep the one to grade") in run.stdout
-
-
 # `nbgrader` as an instructor types it; OFFLINE: on a machine without Debian's dataset package
 # and without network.
 NBGRADER = """

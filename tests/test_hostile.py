@@ -220,7 +220,6 @@ CLASS = {
     "deleter": (edited(delete("test_model")), 10, None),
     "duplicator": (edited(duplicate_model_cells), 10, None),
     "retyper": (edited(retype_test), 10, None),
-    "passer": (edited(set_source("test_labels", "pass")), 10, None),
     "faker": (edited(set_source("training", FAKE_TRAINING)), 6, "test_history -2"),
     "snoop": (with_code("preprocessing", SNOOP), 10, None),
     # Forgers (the issue's list) lose exactly the points of what they fake.
@@ -237,20 +236,15 @@ CLASS = {
 
 
 CLASS.update({
+    # Colab's and browsers' downloads: renamed when there is one, not chosen between when there are two.
+    "zoe": (None, 10, None),
+    "yuki": (None, 0, "2 candidate notebooks (mlp1 (1).ipynb, mlp1.ipynb): keep the one to grade"),
     "bomber": (with_code("evaluation", FORK_BOMB), 8, "test_accuracy -2"),
     "filler": (with_code("evaluation", DISK_FILLER), 8, "test_accuracy -2"),
     "shadow": (reference(), 10, "ignored course/, course_kernel/, notes.txt (only mlp1.ipynb is graded)"),
 })
 
-KERAS_CONVOLVE = """
-def convolve(image, kernel, stride=1, padding='valid'):
-    from keras.layers import Conv2D
-    image, kernel = np.asarray(image, 'float32'), np.asarray(kernel, 'float32')
-    conv = Conv2D(1, kernel.shape, strides=stride, padding=padding, use_bias=False)
-    conv.build((1, *image.shape, 1))
-    conv.set_weights([kernel.reshape(*kernel.shape, 1, 1)])
-    return np.asarray(conv(image.reshape(1, *image.shape, 1)))[0, :, :, 0]
-"""
+DOWNLOADS = {"zoe": ["Copy of mlp1.ipynb"], "yuki": ["mlp1.ipynb", "mlp1 (1).ipynb"]}
 KERAS_AVERAGE_POOL = """
 def average_pool(feature_map, pool_size=2, stride=None):
     from keras.layers import AveragePooling2D
@@ -269,6 +263,16 @@ def imports_reference(grade_id: str, statement: str):
     return edit
 
 
+def unanswered(*grade_ids):
+    """Tasks left as released (their imports kept): their cells raise at once, and nothing trains."""
+    def edit(nb):
+        for grade_id in grade_ids:
+            cell = nb.cells[cell_index(nb, grade_id)]
+            imports = [line for line in cell.source.splitlines() if line.startswith(("from ", "import "))]
+            cell.source = "\n".join(imports + ["raise NotImplementedError()"])
+    return edit
+
+
 def demo_notebook(assignment: str, *edits):
     nb = nbformat.read(COURSE / "submitted" / "alice" / assignment / f"{assignment}.ipynb", as_version=4)
     for edit in edits:
@@ -276,19 +280,24 @@ def demo_notebook(assignment: str, *edits):
     return nb
 
 
+CNN_MODELS = ("model", "model_two_conv")
+POOLING_MODELS = ("model_pool", "model_deep", "model_valid")
 # Tasks that say "by hand in NumPy", answered from the course's references or with Keras's own
-# layers: (assignment, student): (notebook, the tests whose points they lose).
+# layer: (assignment, student): (notebook, the by-hand tests whose points it loses, other tests it
+# fails: its models are left unanswered so that nothing trains).
 BY_HAND_FORGERS = {
-    ("cnn", "importer"): (demo_notebook("cnn", imports_reference(
+    ("cnn", "importer"): (demo_notebook("cnn", unanswered(*CNN_MODELS), imports_reference(
         "convolution", "from course.checks import keras_convolution as convolve")),
-        {"test_convolution_slides", "test_convolution_keras"}),
-    ("cnn", "kerasian"): (demo_notebook("cnn", set_source("convolution", "import numpy as np\n" + KERAS_CONVOLVE)),
-                          {"test_convolution_slides", "test_convolution_keras"}),
-    ("pooling", "importer"): (demo_notebook("pooling", imports_reference(
+        {"test_convolution_slides", "test_convolution_keras"},
+        {"test_model", "test_result", "test_model_two_conv", "test_result_two_conv"}),
+    ("pooling", "importer"): (demo_notebook("pooling", unanswered(*POOLING_MODELS), imports_reference(
         "max_pool", "from course.checks import keras_pooling; max_pool = keras_pooling('max')"),
-        set_source("average_pool", KERAS_AVERAGE_POOL)), {"test_max_pool", "test_average_pool"}),
+        set_source("average_pool", KERAS_AVERAGE_POOL)), {"test_max_pool", "test_average_pool"},
+        {"test_model_pool", "test_result_pool", "test_model_deep", "test_result_deep", "test_model_valid",
+         "test_result_valid", "test_misclassified"}),
+    # All else answered: its layers, which use im2col, keep their points.
     ("scratch_cnn", "importer"): (demo_notebook("scratch_cnn", imports_reference(
-        "im2col", "from course.scratch import im2col")), {"test_im2col"}),
+        "im2col", "from course.scratch import im2col")), {"test_im2col"}, set()),
 }
 
 
@@ -306,12 +315,17 @@ def hostile_class(tmp_path_factory):
     shutil.copytree(COURSE / "source", course / "source")
     shutil.copy(COURSE / "nbgrader_config.py", course)
     for student, (submission, _, _) in CLASS.items():
+        submission = reference() if submission is None else submission
         if student == "snoop":
             submission = with_code("preprocessing", SNOOP.replace("COURSE_PATH", str(course)))
         write(course / "submitted" / student / "mlp1" / "mlp1.ipynb", submission)
     for name, text in SHADOW_FILES.items():
         write(course / "submitted" / "shadow" / "mlp1" / name, text.encode())
-    for (assignment, student), (submission, _) in BY_HAND_FORGERS.items():
+    for student, names in DOWNLOADS.items():
+        (course / "submitted" / student / "mlp1" / "mlp1.ipynb").unlink()
+        for name in names:
+            write(course / "submitted" / student / "mlp1" / name, reference())
+    for (assignment, student), (submission, *_) in BY_HAND_FORGERS.items():
         write(course / "submitted" / student / assignment / f"{assignment}.ipynb", submission)
     os.environ.update(LIMITS)
     try:
@@ -343,11 +357,18 @@ def test_by_hand_tasks_answered_with_the_course_or_keras_lose_their_points(hosti
 
     course, _, report = hostile_class
     with Gradebook(gradebook_url(course)) as gradebook:
-        for (assignment, student), (_, lost) in BY_HAND_FORGERS.items():
+        for (assignment, student), (_, by_hand, unanswered_tests) in BY_HAND_FORGERS.items():
             notebook = gradebook.find_submission_notebook(assignment, assignment, student)
             failed = {g.name for g in notebook.grades if not g.needs_manual_grade and g.score < g.max_score}
-            assert failed == lost, (assignment, student, failed)
-            assert "NumPy で手で計算する課題" in report[student, assignment]["reasons"], report[student, assignment]
+            assert failed == by_hand | unanswered_tests, (assignment, student, failed)
+            reasons = report[student, assignment]["reasons"]
+            for test in by_hand:
+                assert re.search(f"{test} -[0-9]+ \\([^;]* is a task to compute by hand", reasons), reasons
+
+
+def test_a_colab_download_is_renamed(hostile_class):
+    _, run, _ = hostile_class
+    assert "Copy of mlp1.ipynb: renamed to mlp1.ipynb" in run.stderr
 
 
 def test_sandbox_kept_the_snoop_inside_its_folder(hostile_class):
@@ -365,7 +386,7 @@ def test_failures_are_remembered_not_retried(hostile_class):
     course, _, _ = hostile_class
     state = json.loads((course / STATE).read_text())["mlp1"]
     assert {s for s, graded in state.items() if graded["reason"]} == {
-        "invalid", "empty", "nbformat3", "mixup", "exiter", "dawdler"}
+        "invalid", "empty", "nbformat3", "mixup", "exiter", "dawdler", "yuki"}
     report = (course / "grades.csv").read_bytes()
     run = grade(course, "mlp1", *sorted({a for a, _ in BY_HAND_FORGERS}))  # nothing changed: nothing runs again
     assert run.returncode == 1
