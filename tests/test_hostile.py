@@ -139,8 +139,9 @@ FIT = "result = model.fit(x_train, y_train, epochs=30, batch_size=64, validation
 SCORE = "score = [0.35, 0.88]\nprint('Test accuracy:', score[1])"
 
 
-def reference():
-    return nbformat.read(COURSE / "submitted" / "alice" / "mlp1" / "mlp1.ipynb", as_version=4)
+def reference(assignment: str = "mlp1"):
+    """The demo class's reference solution (alice's notebook)."""
+    return nbformat.read(COURSE / "submitted" / "alice" / assignment / f"{assignment}.ipynb", as_version=4)
 
 
 def cell_index(nb, grade_id):
@@ -155,9 +156,10 @@ def with_code(grade_id, code):
     return nb
 
 
-def edited(edit):
-    nb = reference()
-    edit(nb)
+def edited(*edits, assignment: str = "mlp1"):
+    nb = reference(assignment)
+    for edit in edits:
+        edit(nb)
     return nb
 
 
@@ -273,31 +275,24 @@ def unanswered(*grade_ids):
     return edit
 
 
-def demo_notebook(assignment: str, *edits):
-    nb = nbformat.read(COURSE / "submitted" / "alice" / assignment / f"{assignment}.ipynb", as_version=4)
-    for edit in edits:
-        edit(nb)
-    return nb
-
-
 CNN_MODELS = ("model", "model_two_conv")
 POOLING_MODELS = ("model_pool", "model_deep", "model_valid")
 # Tasks that say "by hand in NumPy", answered from the course's references or with Keras's own
 # layer: (assignment, student): (notebook, the by-hand tests whose points it loses, other tests it
 # fails: its models are left unanswered so that nothing trains).
 BY_HAND_FORGERS = {
-    ("cnn", "importer"): (demo_notebook("cnn", unanswered(*CNN_MODELS), imports_reference(
-        "convolution", "from course.checks import keras_convolution as convolve")),
+    ("cnn", "importer"): (edited(unanswered(*CNN_MODELS), imports_reference(
+        "convolution", "from course.checks import keras_convolution as convolve"), assignment="cnn"),
         {"test_convolution_slides", "test_convolution_keras"},
         {"test_model", "test_result", "test_model_two_conv", "test_result_two_conv"}),
-    ("pooling", "importer"): (demo_notebook("pooling", unanswered(*POOLING_MODELS), imports_reference(
+    ("pooling", "importer"): (edited(unanswered(*POOLING_MODELS), imports_reference(
         "max_pool", "from course.checks import keras_pooling; max_pool = keras_pooling('max')"),
-        set_source("average_pool", KERAS_AVERAGE_POOL)), {"test_max_pool", "test_average_pool"},
+        set_source("average_pool", KERAS_AVERAGE_POOL), assignment="pooling"), {"test_max_pool", "test_average_pool"},
         {"test_model_pool", "test_result_pool", "test_model_deep", "test_result_deep", "test_model_valid",
          "test_result_valid", "test_misclassified"}),
     # All else answered: its layers, which use im2col, keep their points.
-    ("scratch_cnn", "importer"): (demo_notebook("scratch_cnn", imports_reference(
-        "im2col", "from course.scratch import im2col")), {"test_im2col"}, set()),
+    ("scratch_cnn", "importer"): (edited(imports_reference(
+        "im2col", "from course.scratch import im2col"), assignment="scratch_cnn"), {"test_im2col"}, set()),
 }
 
 
