@@ -92,14 +92,17 @@ def announce(student: str, assignment: str, problem=None, detail: str = "", writ
         write(f"graded {student}/{assignment}: {detail}")
 
 
-def submissions_to_grade(course: Path, assignment: str, regrade: bool, state: dict, grade_ids: dict) -> tuple:
-    """Check every submission of `assignment`: ([(student, SHA-256)] to autograde, whether every
-    other one is graded). What cannot be graded is recorded with its reason."""
+def submissions_to_grade(course: Path, assignment: str, regrade: bool, state: dict, grade_ids: dict,
+                         students=None) -> tuple:
+    """Check every submission of `assignment` (of `students` only, when given): ([(student, SHA-256)]
+    to autograde, whether every other one is graded). What cannot be graded is recorded with its reason."""
     ok = True
     recorded = state.setdefault(assignment, {})
     todo = []
     for folder in sorted(p for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir()):
         student = folder.parent.name
+        if students and student not in students:
+            continue
         problem, digest, notes = prepare_submission(folder, assignment, grade_ids)
         for note in notes:
             print(f"WARNING {note}", file=sys.stderr)

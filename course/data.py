@@ -143,7 +143,11 @@ def load_fashion_mnist():
     return (x_train, y_train), (x_test, y_test)
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    import argparse
+
+    argparse.ArgumentParser(description="Put Fashion-MNIST into Keras's cache (from Debian's dataset-fashion-mnist "
+                            "when it is installed, else downloaded), checked by SHA-256.").parse_args(argv)
     try:
         cache = ensure_fashion_mnist()
     except DatasetError as error:

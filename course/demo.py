@@ -1,6 +1,6 @@
 """The demo class: fictional students' submissions, built from release/ and the source solutions.
 
-    python -m course.demo     # rewrite submitted/ (after changing a source notebook)
+    course demo-class     # rewrite submitted/ (after changing a source notebook)
 
 Each student answers every solution cell with the reference solution, except for the mistakes
 listed here — the ones students really make. tests/ checks that submitted/ is what this builds.
@@ -261,6 +261,15 @@ def write_demo_class(course: Path) -> None:
             nbformat.write(submission(course, assignment, student), path)
 
 
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", type=Path, default=Path.cwd(), help="the course directory (default: here)")
+    args = parser.parse_args(argv)
+    write_demo_class(args.course.resolve())
+    return 0
+
+
 if __name__ == "__main__":
-    write_demo_class(Path.cwd())
-    sys.exit(0)
+    sys.exit(main())

@@ -2,6 +2,7 @@
 
     python -m course.grade                  # every assignment in source/
     python -m course.grade mlp1 --regrade   # grade again what was graded before
+    python -m course.grade mlp1 --regrade --student dana --student emi   # only theirs
     python -m course.grade --timeout 600    # at most 10 minutes per notebook
     python -m course.grade --quiet          # no progress bar (scheduled runs)
     python -m course.grade --workers 4      # a local Dask cluster of four workers
@@ -63,6 +64,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("assignments", nargs="*", help="assignment ids (default: every folder in source/)")
     parser.add_argument("--regrade", action="store_true", help="autograde again submissions graded before")
+    parser.add_argument("--student", action="append", dest="students", metavar="STUDENT",
+                        help="grade only this student's notebooks (a folder in submitted/; may be repeated); "
+                             "the report keeps everyone")
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="the course directory (default: here)")
     parser.add_argument("--timeout", type=float, default=NOTEBOOK_TIMEOUT_S,
                         help=f"wall time per notebook, seconds ({NOTEBOOK_TIMEOUT_S})")
@@ -94,6 +98,11 @@ def main(argv=None) -> int:
     if unknown:
         print(f"No such assignment in {course / 'source'}: {', '.join(unknown)}", file=sys.stderr)
         return 2
+    absent = [s for s in args.students or [] if not (course / "submitted" / s).is_dir()]
+    if absent:
+        print(f"No such student in {course / 'submitted'}: {', '.join(absent)} (a folder per student)",
+              file=sys.stderr)
+        return 2
     sandbox = not args.no_sandbox
     try:
         ensure_fashion_mnist()
@@ -120,7 +129,8 @@ def main(argv=None) -> int:
             ok = False
             continue
         released.append(assignment)
-        pending, checked = submissions_to_grade(course, assignment, args.regrade, state, grade_ids)
+        pending, checked = submissions_to_grade(course, assignment, args.regrade, state, grade_ids,
+                                                 args.students)
         todo += [(assignment, *submission) for submission in pending]
         ok &= checked
     save_state(course, state)

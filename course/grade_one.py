@@ -40,7 +40,10 @@ from pathlib import Path
 SETTINGS = ("COURSE_PROFILE", "COURSE_SEED", "COURSE_KERNEL_THREADS", "COURSE_MEMORY_LIMIT_GB",
             "COURSE_CPU_LIMIT_S", "COURSE_FILE_LIMIT_GB", "COURSE_PROCESS_LIMIT", "COURSE_CELL_TIMEOUT_S",
             "COURSE_SANDBOX")
-# A worker whose versions of these differ from the coordinator's could grade differently.
+# A worker whose versions of these, or of what they depend on, differ from the coordinator's
+# could grade differently: the course's declared dependencies (pyproject.toml), and these where
+# the course is not installed as a package.
+DISTRIBUTION = "keras-course"
 PACKAGES = ("tensorflow", "keras", "numpy", "nbgrader", "nbclient", "ipykernel", "jupyter_client")
 NOTEBOOK_TIMEOUT_S = 1800
 DEFAULT_KERNEL_THREADS = 2
@@ -96,6 +99,38 @@ def _version(name: str):
     return None
 
 
+def installed_dependencies(distribution: str = DISTRIBUTION) -> dict:
+    """{name: version} of every package `distribution` needs here, indirect ones included (what
+    constraints.txt pins), or of PACKAGES where `distribution` is not installed."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return {name: _version(name) for name in PACKAGES}
+    versions, todo = {}, [distribution]
+    while todo:
+        name = todo.pop()
+        try:
+            found = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[canonicalize_name(name)] = None
+            continue
+        for text in found.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue  # another platform's, or an extra's
+            key = canonicalize_name(requirement.name)
+            if key not in versions and key not in todo:
+                versions[key] = None
+                todo.append(requirement.name)
+        versions[canonicalize_name(name)] = found.version
+    versions.pop(canonicalize_name(distribution))
+    return versions
+
+
+@functools.cache
 def fingerprint() -> dict:
     """What must be the same on a worker as on the coordinator for grades to be the same."""
     import course
@@ -103,10 +138,9 @@ def fingerprint() -> dict:
 
     digest = hashlib.sha256()
     for package in (Path(course.__file__).parent, Path(course_kernel.__file__).parent):
-        for path in sorted(package.glob("*.py")) + sorted(package.glob("*.json")):
-            digest.update(f"{package.name}/{path.name}".encode() + b"\0" + path.read_bytes())
-    return {"python": platform.python_version(), **{name: _version(name) for name in PACKAGES},
-            "course package": digest.hexdigest()[:16]}
+        for path in sorted(package.rglob("*.py")) + sorted(package.rglob("*.json")):
+            digest.update(f"{path.relative_to(package.parent).as_posix()}".encode() + b"\0" + path.read_bytes())
+    return {"python": platform.python_version(), **installed_dependencies(), "course package": digest.hexdigest()[:16]}
 
 
 def kernel_problem(sandbox: bool):

@@ -1,12 +1,12 @@
+"""Shared fixtures and helpers. Keras is imported where a test needs it, not at collection: the
+tests that need no TensorFlow start at once (`make check`)."""
+
 import os
 
+import numpy as np
+import pytest
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from course_kernel.profiles import _fit_class  # noqa: E402
 
 
 @pytest.fixture
@@ -23,6 +23,8 @@ def profile_env(monkeypatch):
 
 @pytest.fixture
 def restore_fit():
+    from course_kernel.profiles import _fit_class
+
     trainer = _fit_class()
     originals = {name: getattr(trainer, name) for name in ("fit", "evaluate", "predict")}
     yield
@@ -31,6 +33,8 @@ def restore_fit():
 
 
 def mlp(hidden=32, output_activation="softmax"):
+    import keras
+
     model = keras.Sequential([
         keras.Input(shape=(784,)),
         keras.layers.Dense(hidden, activation="relu"),

@@ -89,6 +89,10 @@ def test_a_worker_refuses_what_it_cannot_grade_as_the_coordinator_would():
     expected = dict(fingerprint(), keras="0.0.1")
     problem = worker_problem(expected)
     assert "another environment than the coordinator's" in problem and "(the coordinator has 0.0.1)" in problem
+    # Indirect dependencies count too (TensorFlow's ml-dtypes, pinned in constraints.txt).
+    assert "ml-dtypes" in fingerprint()
+    problem = worker_problem(dict(fingerprint(), **{"ml-dtypes": "0.0.1"}))
+    assert problem.startswith("another environment than the coordinator's: ml-dtypes"), problem
 
 
 @pytest.mark.slow

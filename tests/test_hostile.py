@@ -17,6 +17,8 @@ from test_grading import COURSE, grade
 from course.coordinator import STATE
 from course.report import gradebook_url
 
+pytestmark = pytest.mark.slow  # grades or runs whole notebooks
+
 # Limits tight enough to hit quickly: a cell may run 30 s, a notebook 90 s, a kernel 4 GB and 256
 # processes and threads, a file 256 MB. Two
 # kernels of one thread at a time: the class grades in less time than one kernel of two threads.
