@@ -1,13 +1,14 @@
 # Course set-up and chores. `make demo` and `make test` do all the set-up a fresh machine needs.
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
+COURSE := $(VENV)/bin/course
 # nbgrader starts alembic and the kernel from PATH: use the course's environment.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: env data demo collect grade grade-by-hand export-grades publish release submissions test lint calibrate benchmark clean certificates
+.PHONY: env data demo collect grade grade-by-hand export-grades publish release submissions check test lint calibrate benchmark clean certificates
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements.txt
@@ -22,53 +23,59 @@ data: env
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
-	$(PYTHON) -m course.data
+	$(COURSE) data
 
 # Grade the demo class's MLP notebooks (minutes): release/, autograded/, feedback/, grades.csv, a table.
 demo: data
-	$(PYTHON) -m course.grade mlp1 mlp2
+	$(COURSE) grade mlp1 mlp2
 	@echo "The demo class's cnn, pooling and scratch_cnn notebooks train for a minute or more each on 2 cores: make grade"
 
-# make certificates DIR=~/course-tls: a CA and TLS certificates for grading on several machines (README)
+# make certificates DIR=~/course-tls: a CA and TLS certificates for grading on several machines (docs/instructors/cluster.md)
 certificates: env
-	$(PYTHON) -m course.certificates $(DIR)
+	$(COURSE) certificates $(DIR)
 
 # make collect ARCHIVE=downloads/class.zip   (the LMS's archive, or a folder)
 collect: env
-	$(PYTHON) -m course.collect $(ARCHIVE)
+	$(COURSE) collect $(ARCHIVE)
 
 grade: data
-	$(PYTHON) -m course.grade $(ASSIGNMENTS) $(GRADE_ARGS)
+	$(COURSE) grade $(ASSIGNMENTS) $(GRADE_ARGS)
 
 # The written answers (考察), in JupyterLab: Nbgrader → Formgrader → Manual Grading; then make grade.
 grade-by-hand: env
-	$(PYTHON) -m course.by_hand
+	$(COURSE) grade-by-hand
 
 # make export-grades FORMAT=canvas ROSTER=canvas_gradebook.csv KEY="SIS Login ID"   (moodle, wide; see course/export.py)
 # Optional: ASSIGNMENTS="mlp1 cnn", MATCH="ID number" (moodle), PARTIAL=1 (export notebooks not final as they stand).
 export-grades: env
-	$(PYTHON) -m course.export --format $(FORMAT) $(if $(ROSTER),--roster "$(ROSTER)") $(if $(KEY),--key "$(KEY)") \
+	$(COURSE) export --format $(FORMAT) $(if $(ROSTER),--roster "$(ROSTER)") $(if $(KEY),--key "$(KEY)") \
 		$(if $(ASSIGNMENTS),--assignments $(ASSIGNMENTS)) $(if $(MATCH),--match "$(MATCH)") $(if $(PARTIAL),--partial)
 
 # make publish COLAB_REPO=owner/name: release/README.md with Colab badges, dist/<assignment>.zip for an LMS
 publish: release
-	$(PYTHON) -m course.publish "$(COLAB_REPO)"
+	$(COURSE) publish "$(COLAB_REPO)"
 
 release: env
 	for a in $$(ls source); do $(PYTHON) -m nbgrader generate_assignment $$a --force || exit 1; done
 
 submissions: release
-	$(PYTHON) -m course.demo
+	$(COURSE) demo-class
 
 lint: env
 	$(PYTHON) -m ruff check .
 
+# For every edit (about 2 minutes on 2 cores): lint and the tests that neither train a lecture's
+# model nor grade with nbgrader.
+check: data lint
+	$(PYTHON) -m pytest -m "not slow"
+
+# Everything (about 30 minutes on 2 cores): what CI runs.
 test: data lint
 	$(PYTHON) -m pytest
 
 # make calibrate ASSIGNMENT=mlp1 PROFILE=grade
 calibrate: data
-	$(PYTHON) -m course.calibrate $(ASSIGNMENT) --profile $(PROFILE)
+	$(COURSE) calibrate $(ASSIGNMENT) --profile $(PROFILE)
 
 benchmark: data
 	$(PYTHON) benchmarks/grading_time.py

@@ -3,7 +3,7 @@
     python benchmarks/class_throughput.py                  # demo class's mlp1, three set-ups
     python benchmarks/class_throughput.py --assignments mlp1 mlp2 --copies 2
 
-Not a test: it prints figures for the README. Each set-up grades a scratch copy of the course
+Not a test: it prints figures for docs/benchmarks.md. Each set-up grades a scratch copy of the course
 holding the demo class (each student `--copies` times) with the real command, releasing and
 feedback included, under the profile (`grade` by default), in the sandbox:
 - the local Dask cluster with 1 worker of 2 threads per kernel, and with 2 workers of 1 thread;

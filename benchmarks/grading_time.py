@@ -4,7 +4,7 @@ after the notebook had run, and the test accuracies the verifier measured.
     python benchmarks/grading_time.py                       # mlp1, alice, all three profiles
     python benchmarks/grading_time.py --assignments cnn pooling --profiles smoke grade
 
-Not a test: it prints figures for the README and the calibration notes. Each profile grades in
+Not a test: it prints figures for docs/benchmarks.md and the calibration notes. Each profile grades in
 a scratch copy of the course, in the sandbox as `course.grade` does; generating the assignment
 is not timed, `nbgrader autograde` is.
 """

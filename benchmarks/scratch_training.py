@@ -1,6 +1,6 @@
 """How far the seed's SimpleConvNet gets in a number of Adam iterations of batch 100 on
 Fashion-MNIST, over several random streams, and how long an iteration takes: what scratch_cnn's
-budget per profile and its thresholds' margin are set from (README: Thresholds and calibration).
+budget per profile and its thresholds' margin are set from (docs/design/calibration.md).
 
     python benchmarks/scratch_training.py --iterations 50 --runs 12
 

@@ -1,6 +1,6 @@
 """Grade the written answers by hand: JupyterLab with nbgrader's formgrader on this course.
 
-    make grade-by-hand          # or: python -m course.by_hand
+    make grade-by-hand          # or: course grade-by-hand
 
 In JupyterLab: *Nbgrader* → *Formgrader* → *Manual Grading* → an assignment → a student; give
 the points of each written answer (考察) and a comment; they are saved as you type. Then

@@ -1,8 +1,8 @@
 """Set a notebook's accuracy thresholds for one profile, with the evidence beside them.
 
-    python -m course.calibrate mlp1 --profile grade           # train the reference solution
-    python -m course.calibrate mlp1 --profile full --slides model=0.8694
-    python -m course.calibrate pooling --profile full --models model_valid --lower-bound-from grade
+    course calibrate mlp1 --profile grade           # train the reference solution
+    course calibrate mlp1 --profile full --slides model=0.8694
+    course calibrate pooling --profile full --models model_valid --lower-bound-from grade
 
 Training: the source notebook (the reference solution) runs once per seed exactly as grading
 runs it (course.grade_one: same kernel start-up, sandbox, cap on fit and threads per kernel),
@@ -22,8 +22,9 @@ from pathlib import Path
 
 import nbformat
 
-from course.grade_one import Task, kernel_threads, run_task, settings
+from course.grade_one import Task, kernel_threads, run_task
 from course_kernel.profiles import PROFILES, profile_named
+from course_kernel.settings import carried
 
 THRESHOLDS = Path(__file__).with_name("thresholds.json")
 
@@ -38,7 +39,7 @@ def measure(notebook: Path, profile: str, seed: int, models: list) -> dict:
     ))
     assignment = notebook.parent.name
     task = Task(name=f"calibration/{assignment}", assignment=assignment, notebook=nbformat.writes(nb), files={},
-                settings=dict(settings(), COURSE_PROFILE=profile, COURSE_SEED=str(seed)), timeout=3600,
+                settings=dict(carried(), COURSE_PROFILE=profile, COURSE_SEED=str(seed)), timeout=3600,
                 verify=False)
     result = run_task(task)  # exactly as grading runs a notebook
     if result.problem:

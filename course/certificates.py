@@ -2,7 +2,7 @@
 for the scheduler, the workers and the client (the coordinator, `course.grade`, and the autograde
 processes it starts).
 
-    python -m course.certificates DIR      # DIR/ca.pem and <role>.pem, <role>-key.pem for each role
+    course certificates DIR      # DIR/ca.pem and <role>.pem, <role>-key.pem for each role
 
 Dask then encrypts every connection and both ends show a certificate the course CA signed: a
 worker, client or scheduler without one cannot join, so nobody else can submit code to the
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
           "on each grading machine (the course's environment, bubblewrap, the dataset):\n"
           f"    dask worker tls://HEAD:8786 --nthreads 1 {' '.join(dask_options(folder, 'worker'))}\n"
           "and here:\n"
-          f"    python -m course.grade --scheduler tls://HEAD:8786 --certificates {folder}")
+          f"    course grade --scheduler tls://HEAD:8786 --certificates {folder}")
     return 0
 
 

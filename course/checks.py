@@ -216,14 +216,14 @@ def threshold(assignment: str, model_name: str, profile) -> float:
     except KeyError:
         raise KeyError(
             f"No accuracy threshold for {assignment}/{model_name} under profile {profile.name}: "
-            f"run `python -m course.calibrate {assignment} --profile {profile.name}`"
+            f"run `course calibrate {assignment} --profile {profile.name}`"
         ) from None
     if entry.get("budget", profile.description) != profile.description:
         fail(
             "採点の学習条件が基準を決めたときと違います (採点環境の問題です)。",
             f"Training ran with {profile.description}, but the {assignment}/{model_name} threshold "
             f"was calibrated with {entry['budget']}: grade from the assignment's own folder, or "
-            f"recalibrate with `python -m course.calibrate {assignment} --profile {profile.name}`.",
+            f"recalibrate with `course calibrate {assignment} --profile {profile.name}`.",
         )
     return entry["threshold"]
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from course.certificates import ROLES, make_certificates, missing, security
 from course.grade_one import Task, fingerprint, kernel_threads, run_task, worker_problem
+from course_kernel import settings
 
 # How long an autograde process waits for the scheduler before it gives up on its notebook.
 CONNECT_TIMEOUT_S = 60
@@ -40,15 +41,15 @@ def scheduler_problem(address: str | None, certificates: Path | None, trusted_ne
     if address.startswith("tls://"):
         if certificates is None:
             return (f"--scheduler {address} needs the course's certificates: --certificates DIR (or COURSE_TLS_DIR), "
-                    "the folder `python -m course.certificates DIR` wrote. Nothing was graded.")
+                    "the folder `course certificates DIR` wrote. Nothing was graded.")
         lacking = missing(certificates)
-        return (f"{certificates} lacks {', '.join(lacking)}: give the folder `python -m course.certificates` wrote. "
+        return (f"{certificates} lacks {', '.join(lacking)}: give the folder `course certificates` wrote. "
                 "Nothing was graded.") if lacking else None
     if trusted_network:
         return None
     return (f"{address} is neither encrypted nor authenticated: anyone who reaches it could run code on the workers, "
             "hand back made-up grades, or run code on this machine, which holds the gradebook. Make certificates "
-            "(`python -m course.certificates DIR`), start the scheduler and workers with them, and grade with "
+            "(`course certificates DIR`), start the scheduler and workers with them, and grade with "
             "--scheduler tls://HOST:8786 --certificates DIR; or, only where every machine that can reach the "
             "scheduler is the course's, pass --trusted-network. Nothing was graded.")
 
@@ -57,7 +58,7 @@ def client_security(address: str, certificates=None):
     """The client's side of TLS for `address` (None for tcp://), from `certificates` or COURSE_TLS_DIR."""
     if not address.startswith("tls://"):
         return None
-    return security(Path(certificates or os.environ["COURSE_TLS_DIR"]))
+    return security(Path(certificates or settings.read().tls_dir))
 
 
 @contextmanager

@@ -1,8 +1,8 @@
 """Collect a class's notebooks from an LMS download into submitted/<student>/<assignment>/.
 
-    python -m course.collect submissions.zip              # an LMS archive
-    python -m course.collect downloads/                   # or a folder
-    python -m course.collect moodle.zip --pattern '(?P<student>[^_/]+)_[^/]*/'
+    course collect submissions.zip              # an LMS archive
+    course collect downloads/                   # or a folder
+    course collect moodle.zip --pattern '(?P<student>[^_/]+)_[^/]*/'
 
 Each file's path in the archive (or folder) names its student: by default the first folder
 (`taro/mlp1.ipynb`, Moodle-style `Taro Yamada_1234_assignsubmission_file_/mlp1.ipynb` gives

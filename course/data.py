@@ -5,7 +5,7 @@
 machines get them from Debian's ``dataset-fashion-mnist`` package instead: `ensure_fashion_mnist`
 fills the cache from there, checking every file's SHA-256 first.
 
-Run ``python -m course.data`` to fill the cache and see where it is.
+Run ``course data`` to fill the cache and see where it is.
 """
 
 import gzip
@@ -110,7 +110,7 @@ def _unavailable_message(name: str, cache: Path, problems: list) -> str:
         f"Fashion-MNIST is not available (looked in {cache}, {DEBIAN_DIR} and {ORIGIN}):"
         f"{details}\n"
         "Do one of:\n"
-        "  1. connect to the internet and run `python -m course.data` again;\n"
+        "  1. connect to the internet and run `course data` again;\n"
         "  2. install Debian's package: `sudo apt install dataset-fashion-mnist`;\n"
         f"  3. download these four files from {ORIGIN} and put them in {cache}/"
         f" (replacing any corrupt one):{files}"
@@ -124,7 +124,7 @@ def _read_idx(path: Path, magic: int, shape_tail: tuple) -> np.ndarray:
     dims = len(shape_tail) + 1
     header = np.frombuffer(data[: 4 + 4 * dims], ">u4")
     if len(header) != 1 + dims or header[0] != magic or tuple(header[2:]) != shape_tail:
-        raise DatasetError(f"{path} is not a Fashion-MNIST IDX file: delete it and run `python -m course.data`")
+        raise DatasetError(f"{path} is not a Fashion-MNIST IDX file: delete it and run `course data`")
     body = np.frombuffer(data, np.uint8, offset=4 + 4 * dims)
     return body.reshape((int(header[1]),) + shape_tail)
 

@@ -1,8 +1,8 @@
 """Grades an LMS imports: one row per student, one column per assignment.
 
-    python -m course.export --format canvas --roster canvas_gradebook.csv --key "SIS Login ID"
-    python -m course.export --format moodle --roster moodle_grades.csv --key "Email address"
-    python -m course.export --format wide          # a spreadsheet; names from nbgrader's student table
+    course export --format canvas --roster canvas_gradebook.csv --key "SIS Login ID"
+    course export --format moodle --roster moodle_grades.csv --key "Email address"
+    course export --format wide          # a spreadsheet; names from nbgrader's student table
 
 Reads the class report (grades.csv, written by `course.grade`) and a roster: the CSV the LMS
 exports (Canvas's gradebook export; Moodle's grade export or participants list), `--key` naming

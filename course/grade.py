@@ -1,12 +1,12 @@
 """Grade the class in one command.
 
-    python -m course.grade                  # every assignment in source/
-    python -m course.grade mlp1 --regrade   # grade again what was graded before
-    python -m course.grade mlp1 --regrade --student dana --student emi   # only theirs
-    python -m course.grade --timeout 600    # at most 10 minutes per notebook
-    python -m course.grade --quiet          # no progress bar (scheduled runs)
-    python -m course.grade --workers 4      # a local Dask cluster of four workers
-    python -m course.grade --scheduler tls://head:8786 --certificates DIR   # on an existing Dask cluster
+    course grade                  # every assignment in source/
+    course grade mlp1 --regrade   # grade again what was graded before
+    course grade mlp1 --regrade --student dana --student emi   # only theirs
+    course grade --timeout 600    # at most 10 minutes per notebook
+    course grade --quiet          # no progress bar (scheduled runs)
+    course grade --workers 4      # a local Dask cluster of four workers
+    course grade --scheduler tls://head:8786 --certificates DIR   # on an existing Dask cluster
 
 For each assignment: regenerate release/ from source/; check every notebook in
 submitted/<student>/<assignment>/ (Colab's `Copy of mlp1.ipynb` is renamed; an empty, broken or
@@ -29,7 +29,6 @@ course.grade_one (executing one notebook, on a worker), course.report (grades.cs
 """
 
 import argparse
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,9 +36,10 @@ from pathlib import Path
 from course.cluster import scheduler_problem
 from course.coordinator import LOGS, grade_on_cluster, load_state, save_state, submissions_to_grade
 from course.data import DatasetError, ensure_fashion_mnist
-from course.grade_one import NOTEBOOK_TIMEOUT_S, environment, kernel_problem
+from course.grade_one import environment, kernel_problem
 from course.intake import source_grade_ids
 from course.report import REPORT, SUMMARY, class_report, print_table, write_report, write_summary
+from course_kernel import settings
 from course_kernel.profiles import grading_profile
 
 
@@ -61,6 +61,11 @@ def nbgrader(course: Path, *args: str, env: dict) -> bool:
 
 
 def main(argv=None) -> int:
+    try:
+        configured = settings.read()
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("assignments", nargs="*", help="assignment ids (default: every folder in source/)")
     parser.add_argument("--regrade", action="store_true", help="autograde again submissions graded before")
@@ -68,19 +73,20 @@ def main(argv=None) -> int:
                         help="grade only this student's notebooks (a folder in submitted/; may be repeated); "
                              "the report keeps everyone")
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="the course directory (default: here)")
-    parser.add_argument("--timeout", type=float, default=NOTEBOOK_TIMEOUT_S,
-                        help=f"wall time per notebook, seconds ({NOTEBOOK_TIMEOUT_S})")
+    parser.add_argument("--timeout", type=float, default=configured.notebook_timeout_s,
+                        help=f"wall time per notebook, seconds ({configured.notebook_timeout_s:g}; also "
+                             "COURSE_NOTEBOOK_TIMEOUT_S)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run students' code with your permissions (only where bubblewrap cannot run)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no line per graded notebook")
     parser.add_argument("--workers", type=int,
                         help="worker processes of the local Dask cluster (default: CPU cores / "
                              "COURSE_KERNEL_THREADS, the threads each kernel uses, 2 by default)")
-    parser.add_argument("--scheduler", default=os.environ.get("COURSE_SCHEDULER"), metavar="ADDRESS",
+    parser.add_argument("--scheduler", default=configured.scheduler, metavar="ADDRESS",
                         help="grade on the Dask cluster of this scheduler (tls://host:8786; also "
                              "COURSE_SCHEDULER) instead of a local one")
-    parser.add_argument("--certificates", type=Path, default=os.environ.get("COURSE_TLS_DIR"), metavar="DIR",
-                        help="the course's certificates for a tls:// scheduler (python -m course.certificates DIR; "
+    parser.add_argument("--certificates", type=Path, default=configured.tls_dir, metavar="DIR",
+                        help="the course's certificates for a tls:// scheduler (course certificates DIR; "
                              "also COURSE_TLS_DIR)")
     parser.add_argument("--trusted-network", action="store_true",
                         help="allow a tcp:// scheduler: only where every machine that can reach it is the course's")

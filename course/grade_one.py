@@ -36,17 +36,15 @@ import tempfile
 import time
 from pathlib import Path
 
-# What grading kernels read from the environment: a task carries the coordinator's values.
-SETTINGS = ("COURSE_PROFILE", "COURSE_SEED", "COURSE_KERNEL_THREADS", "COURSE_MEMORY_LIMIT_GB",
-            "COURSE_CPU_LIMIT_S", "COURSE_FILE_LIMIT_GB", "COURSE_PROCESS_LIMIT", "COURSE_CELL_TIMEOUT_S",
-            "COURSE_SANDBOX")
+from course_kernel import settings
+from course_kernel.settings import DEFAULT_KERNEL_THREADS, Settings
+
 # A worker whose versions of these, or of what they depend on, differ from the coordinator's
 # could grade differently: the course's declared dependencies (pyproject.toml), and these where
 # the course is not installed as a package.
 DISTRIBUTION = "keras-course"
 PACKAGES = ("tensorflow", "keras", "numpy", "nbgrader", "nbclient", "ipykernel", "jupyter_client")
-NOTEBOOK_TIMEOUT_S = 1800
-DEFAULT_KERNEL_THREADS = 2
+NOTEBOOK_TIMEOUT_S = Settings.notebook_timeout_s
 
 
 class WorkerRefused(RuntimeError):
@@ -59,7 +57,7 @@ class Task:
     assignment: str  # the kernel's folder is named after it: it picks the assignment's budget
     notebook: str  # nbformat JSON, hidden tests included
     files: dict  # {path relative to the notebook's folder: bytes}: the submission's other files
-    settings: dict  # SETTINGS, as the coordinator has them
+    settings: dict  # course_kernel.settings.CARRIED, as the coordinator has them
     timeout: float = NOTEBOOK_TIMEOUT_S  # wall seconds for the whole notebook
     fingerprint: dict = dataclasses.field(default_factory=dict)  # the coordinator's; {} to skip the check
     verify: bool = True  # False: no verifier (calibration runs the reference notebook, before thresholds exist)
@@ -74,12 +72,8 @@ class Result:
     worker: str  # the host that ran it
 
 
-def kernel_threads(env=os.environ) -> int:
-    return int(env.get("COURSE_KERNEL_THREADS") or DEFAULT_KERNEL_THREADS)
-
-
-def settings() -> dict:
-    return {name: os.environ[name] for name in SETTINGS if os.environ.get(name)}
+def kernel_threads(env=None) -> int:
+    return settings.read(env).kernel_threads or DEFAULT_KERNEL_THREADS
 
 
 def environment(sandbox: bool = True) -> dict:
@@ -205,7 +199,7 @@ def failure_reason(log: str) -> str:
 
 def run_task(task: Task) -> Result:
     """Execute the task's notebook in a scratch folder of this machine; see the module's doc."""
-    sandbox = task.settings.get("COURSE_SANDBOX") != "off"
+    sandbox = settings.read(task.settings).sandbox != "off"
     problem = worker_problem(task.fingerprint, sandbox)
     if problem:
         raise WorkerRefused(f"worker {socket.gethostname()} refused {task.name}: {problem}")
@@ -223,7 +217,7 @@ def run_task(task: Task) -> Result:
             path.write_bytes(data)
         notebook.write_text(task.notebook, "utf-8")
         # The coordinator's settings, never this worker's own (a COURSE_PROFILE left in its shell, say).
-        env = {key: value for key, value in environment(sandbox).items() if key not in SETTINGS}
+        env = {key: value for key, value in environment(sandbox).items() if key not in settings.carried_names()}
         env.update(task.settings, COURSE_SANDBOX="on" if sandbox else "off", NBGRADER_EXECUTION="autograde")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         threads = str(kernel_threads(task.settings))
@@ -389,7 +383,7 @@ def main(argv=None) -> int:
     args = argv or sys.argv[1:]
     notebook, workdir, executed = (Path(arg) for arg in args[:3])
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    sandbox = os.environ.get("COURSE_SANDBOX") != "off"
+    sandbox = settings.read().sandbox != "off"
     assignment = workdir.name
     verify_dir = workdir.parent / "verify"
     verify = assignment in EXPECTED and "--no-verify" not in args
@@ -403,7 +397,7 @@ def main(argv=None) -> int:
             kernel_manager_class=SandboxedKernelManager if sandbox else AsyncKernelManager,
             # A training cell under the grade profile takes seconds to a minute; the lecture's full
             # epochs on a CPU take minutes. nbgrader's default 30 s would fail a correct submission.
-            timeout=int(os.environ.get("COURSE_CELL_TIMEOUT_S", "600")),
+            timeout=settings.read().cell_timeout_s,
             extra_arguments=KERNEL_ARGS,
         )
         execute.log = logging.getLogger("course.grade_one")

@@ -2,7 +2,6 @@
 
 import fcntl
 import html
-import os
 import re
 import sys
 from contextlib import contextmanager
@@ -76,7 +75,8 @@ class GradeOneExecute(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb, resources):
-        from course.grade_one import NOTEBOOK_TIMEOUT_S, Task, fingerprint, run_task, settings
+        from course.grade_one import Task, fingerprint, run_task
+        from course_kernel import settings
 
         folder = Path(resources["metadata"]["path"])
         info = resources.get("nbgrader", {})
@@ -87,10 +87,10 @@ class GradeOneExecute(NbGraderPreprocessor):
             notebook=nbformat.writes(nb),
             # Only what the assignment declares (course.intake): nothing handed in can shadow a module.
             files=grading_files(folder, assignment),
-            settings=settings(),
-            timeout=float(os.environ.get("COURSE_NOTEBOOK_TIMEOUT_S") or NOTEBOOK_TIMEOUT_S),
+            settings=settings.carried(),
+            timeout=settings.read().notebook_timeout_s,
         )
-        address = os.environ.get("COURSE_SCHEDULER")
+        address = settings.read().scheduler
         if _autograde_lock is not None:
             fcntl.flock(_autograde_lock, fcntl.LOCK_UN)
         try:

@@ -1,6 +1,6 @@
 """Publish the student notebooks: Colab badges for a public repository and a zip per assignment.
 
-    make publish COLAB_REPO=owner/name          # or: python -m course.publish owner/name
+    make publish COLAB_REPO=owner/name          # or: course publish owner/name
 
 Writes release/README.md: one *Open in Colab* badge per assignment, pointing at
 release/<assignment>/<assignment>.ipynb in that public GitHub repository (push release/ there;

@@ -31,6 +31,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 from course.data import keras_cache_dir
+from course_kernel import settings
 
 
 class SandboxUnavailable(RuntimeError):
@@ -38,19 +39,19 @@ class SandboxUnavailable(RuntimeError):
 
 
 def memory_limit_bytes() -> int:
-    return int(float(os.environ.get("COURSE_MEMORY_LIMIT_GB", "8")) * 2**30)
+    return int(settings.read().memory_limit_gb * 2**30)
 
 
 def cpu_limit_seconds() -> int:
-    return int(os.environ.get("COURSE_CPU_LIMIT_S", "1800"))
+    return settings.read().cpu_limit_s
 
 
 def file_limit_bytes() -> int:
-    return int(float(os.environ.get("COURSE_FILE_LIMIT_GB", "1")) * 2**30)
+    return int(settings.read().file_limit_gb * 2**30)
 
 
 def process_limit() -> int:
-    return int(os.environ.get("COURSE_PROCESS_LIMIT", "512"))
+    return settings.read().process_limit
 
 
 def _pids_parents() -> list:
@@ -139,7 +140,7 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly
         raise SandboxUnavailable(
             f"{' and '.join(missing)} not found: install Debian's bubblewrap (and util-linux) package "
             "(`sudo apt install bubblewrap`) to grade in a sandbox, or grade without isolation with "
-            "`python -m course.grade --no-sandbox` (COURSE_SANDBOX=off)."
+            "`course grade --no-sandbox` (COURSE_SANDBOX=off)."
         )
     command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
                "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]

@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_kernel import settings
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -55,7 +57,7 @@ PROFILES = {
 # One student's four notebooks should grade in about three minutes on 2 cores. mlp2 trains five
 # models; the convolutional lectures train 4 to 25 times slower per epoch than the MLPs, so they
 # grade one epoch on a training subset. Each budget still separates a correct notebook from one
-# trained on unscaled images by a wide margin (README: Thresholds and calibration).
+# trained on unscaled images by a wide margin (docs/design/calibration.md).
 ASSIGNMENT_BUDGETS = {
     ("grade", "mlp2"): Profile("grade", 2, None),
     ("grade", "cnn"): Profile("grade", 1, 24000),
@@ -89,16 +91,16 @@ def profile_named(name: str, assignment: str | None = None) -> Profile:
 def active_profile(assignment: str | None = None) -> Profile:
     if os.environ.get("NBGRADER_EXECUTION"):
         return grading_profile(assignment)
-    return profile_named(os.environ.get("COURSE_PROFILE") or "full", assignment)
+    return profile_named(settings.read().profile or "full", assignment)
 
 
 def grading_profile(assignment: str | None = None) -> Profile:
     """The profile nbgrader's kernels grade under (they run with NBGRADER_EXECUTION set)."""
-    return profile_named(os.environ.get("COURSE_PROFILE") or "grade", assignment)
+    return profile_named(settings.read().profile or "grade", assignment)
 
 
 def grading_seed() -> int:
-    return int(os.environ.get("COURSE_SEED", "0"))
+    return settings.read().seed
 
 
 def _fit_class():
@@ -190,10 +192,10 @@ def use_kernel_threads() -> None:
     of the cores."""
     import tensorflow as tf
 
-    threads = os.environ.get("COURSE_KERNEL_THREADS")
+    threads = settings.read().kernel_threads
     if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 def prepare_kernel() -> None:

@@ -214,7 +214,7 @@ def test_score_must_be_the_evaluation_on_the_test_data(trained_mlp):
 
 
 def test_missing_threshold_says_how_to_calibrate():
-    with pytest.raises(KeyError, match="python -m course.calibrate mlp9 --profile smoke"):
+    with pytest.raises(KeyError, match="course calibrate mlp9 --profile smoke"):
         check_test_accuracy(mlp(), "mlp9", "model", SMOKE)
 
 

@@ -287,7 +287,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture
 def formgrader(graded):
-    """`python -m course.by_hand` (what `make grade-by-hand` runs) serving the graded demo class."""
+    """`course grade-by-hand` (what `make grade-by-hand` runs) serving the graded demo class."""
     import socket
     import urllib.request
 
