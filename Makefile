@@ -45,7 +45,7 @@ grade: data
 grade-by-hand: env
 	$(COURSE) grade-by-hand
 
-# make export-grades FORMAT=canvas ROSTER=canvas_gradebook.csv KEY="SIS Login ID"   (moodle, wide; see course/export.py)
+# make export-grades FORMAT=canvas ROSTER=canvas_gradebook.csv KEY="SIS Login ID"   (moodle, wide; see course/instructor/export.py)
 # Optional: ASSIGNMENTS="mlp1 cnn", MATCH="ID number" (moodle), PARTIAL=1 (export notebooks not final as they stand).
 export-grades: env
 	$(COURSE) export --format $(FORMAT) $(if $(ROSTER),--roster "$(ROSTER)") $(if $(KEY),--key "$(KEY)") \

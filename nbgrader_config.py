@@ -14,7 +14,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from course.nbgrader_plugins import (
+from course.grading.nbgrader_plugins import (
     AddMissingGivenCells,
     DatasetReadyExporter,
     DeduplicateGradeIds,
@@ -60,9 +60,9 @@ c.Autograde.sanitize_preprocessors = [
     CheckCellMetadata,
 ]
 
-# Notebooks execute through course.grade_one: in a sandbox (course/sandbox.py) unless
-# `course.grade --no-sandbox`, each kernel started with course_kernel.profiles.prepare_kernel() (fixed
-# seeds, the profile's cap on fit), on a Dask worker when `course.grade` runs autograde. Several
+# Notebooks execute through course.grading.execute: in a sandbox (course/grading/sandbox.py) unless
+# `course.instructor.grade --no-sandbox`, each kernel started with course_kernel.profiles.prepare_kernel() (fixed
+# seeds, the profile's cap on fit), on a Dask worker when `course.instructor.grade` runs autograde. Several
 # autograde commands may run at once: each holds the gradebook's lock except while its notebook
 # executes. The steps after execution record grades exactly as nbgrader does.
 c.Autograde.autograde_preprocessors = [

@@ -1,4 +1,4 @@
-"""Notebooks per hour grading a class with `course.grade`, and what a class would take.
+"""Notebooks per hour grading a class with `course.instructor.grade`, and what a class would take.
 
     python benchmarks/class_throughput.py                  # demo class's mlp1, three set-ups
     python benchmarks/class_throughput.py --assignments mlp1 mlp2 --copies 2
@@ -29,7 +29,7 @@ COURSE = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(COURSE))
 
-from course.grade_one import environment  # noqa: E402
+from course.grading.execute import environment  # noqa: E402
 
 
 def scratch_course(course: Path, assignments: list, copies: int) -> int:
@@ -68,7 +68,7 @@ def class_seconds(assignments: list, copies: int, workers: int, threads: int, lo
         course = Path(scratch) / "course"
         notebooks = scratch_course(course, assignments, copies)
         env = dict(environment(), COURSE_PROFILE=profile, COURSE_KERNEL_THREADS=str(threads))
-        command = [sys.executable, "-m", "course.grade", *assignments, "--quiet"]
+        command = [sys.executable, "-m", "course", "grade", *assignments, "--quiet"]
         processes = []
         if loopback:
             address, processes = loopback_cluster(Path(scratch), workers, env)

@@ -5,7 +5,7 @@ after the notebook had run, and the test accuracies the verifier measured.
     python benchmarks/grading_time.py --assignments cnn pooling --profiles smoke grade
 
 Not a test: it prints figures for docs/benchmarks.md and the calibration notes. Each profile grades in
-a scratch copy of the course, in the sandbox as `course.grade` does; generating the assignment
+a scratch copy of the course, in the sandbox as `course.instructor.grade` does; generating the assignment
 is not timed, `nbgrader autograde` is.
 """
 
@@ -24,7 +24,7 @@ import nbformat
 COURSE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(COURSE))
 
-from course.grade_one import environment  # noqa: E402
+from course.grading.execute import environment  # noqa: E402
 
 
 def autograde_seconds(assignment: str, student: str, profile: str) -> tuple:

@@ -25,7 +25,7 @@ from nbclient import NotebookClient
 COURSE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(COURSE))
 
-from course.demo import Student, submission  # noqa: E402
+from course.instructor.demo import Student, submission  # noqa: E402
 
 SLIDES_GPU_SECONDS_PER_STEP = 0.004
 

@@ -5,7 +5,7 @@ budget per profile and its thresholds' margin are set from (docs/design/calibrat
     python benchmarks/scratch_training.py --iterations 50 --runs 12
 
 Each run draws its initial weights (std 0.01) and its mini-batches from its own stream and trains
-with the course's reference layers (course/scratch.py) and the lecture's Adam; its accuracy is
+with the course's reference layers (course/lectures/scratch.py) and the lecture's Adam; its accuracy is
 recomputed on the 10,000 test images as the verifier does. The notebook's own seeds 0–4 are five
 such streams: this shows how far a correct notebook may land from them. Not a test: it prints figures.
 """
@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from course import scratch  # noqa: E402
-from course.checks import dataset, scratch_accuracy  # noqa: E402
+from course.lectures import scratch  # noqa: E402
+from course.lectures.checks import dataset, scratch_accuracy  # noqa: E402
 
 
 def gradients(params, x, labels):

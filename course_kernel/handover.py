@@ -1,4 +1,4 @@
-"""What a hidden test hands over to the verifier (course/verify.py), which decides its points.
+"""What a hidden test hands over to the verifier (course/grading/verifier.py), which decides its points.
 
 A hidden test ends with ``hand_over("mlp1", "test_model", model=model)``. In a grading kernel
 that only writes each value, as plain data, into FOLDER in the notebook's folder: a model in
@@ -6,7 +6,7 @@ Keras's own format; a `fit` history as its numbers and the settings the notebook
 array as its shape, dtype and a digest of its values; a figure as the data of its lines; a
 function as its outputs on the inputs the grader chose for this cell (INPUTS, written just
 before the cell runs). The grading process moves FOLDER's files out of the kernel's reach when
-the cell ends (course/grade_one.py); the verifier, a process that never runs student code,
+the cell ends (course/grading/execute.py); the verifier, a process that never runs student code,
 reads them and decides. Nothing here computes or holds an expected answer: this package is all
 of the course a grading kernel can import.
 
@@ -111,16 +111,29 @@ def _read_inputs() -> dict:
         return {}
 
 
+CHECKS_HERE = "course_kernel.check_here"  # the entry-point group the course registers its checks in
+
+
+def check_here(assignment: str, cell: str, values: dict) -> None:
+    """Every check of `cell` on the values themselves, with the course's checks."""
+    from importlib.metadata import entry_points
+
+    found = list(entry_points(group=CHECKS_HERE))
+    if not found:
+        raise RuntimeError("Hidden tests outside grading need the course package installed (`make env`, or "
+                           "`pip install -e .` in the course's folder).")
+    found[0].load()(assignment, cell, values)
+
+
 def hand_over(assignment: str, cell: str, **values) -> None:
     """In a grading kernel: write `values` (from the test cell `cell` of `assignment`) for the
     verifier, and nothing else. Elsewhere: check them here with the course's checks."""
     import keras
 
     if not os.environ.get("NBGRADER_EXECUTION"):
-        # The instructor's own machine, where the course is installed beside this package (a
-        # grading kernel has only this package, and never takes this branch).
-        from course.verify import check_here
-
+        # The instructor's own machine, where the course is installed beside this package and
+        # registers its checks (pyproject.toml's entry point): this package imports nothing of
+        # `course`. A grading kernel has only this package, and never takes this branch.
         check_here(assignment, cell, values)
         return
     inputs = _read_inputs()

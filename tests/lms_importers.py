@@ -1,7 +1,7 @@
 """What Moodle and Canvas do with a grades CSV, as their importers' code does it: the rules that
 decide which student a row is credited to and what a cell does to the grade the LMS holds,
 written again in Python from the code at the commits below (function names in comments), so
-that tests can import what course.export writes into a model course and look at every grade.
+that tests can import what course.instructor.export writes into a model course and look at every grade.
 
 Moodle (moodle/moodle):
 - lib/csvlib.class.php at cf29c007d2535bb90d623d0fad76ee8075ced722: csv_import_reader::load_csv_content
@@ -19,7 +19,7 @@ Canvas (instructure/canvas-lms):
   0a4d8b88119f0fbc3bfccf010d54cff86f6e61c2: populateGradeDataPerSubmission (a cell equal to the
   grade held is no change; any other, a blank one included, is posted as the new grade)
 
-Left out, because course.export never writes what they read: Moodle's feedback columns, scales,
+Left out, because course.instructor.export never writes what they read: Moodle's feedback columns, scales,
 groups, locked grades and the "Last downloaded from this course" check; Canvas's custom and
 override columns, the LastName/FirstName header (behind a feature flag), root accounts and
 pass/fail assignments.

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from conftest import mlp, tiny_data
 
-from course.checks import (
+from course.data import load_fashion_mnist
+from course.lectures.checks import (
     LEARNING_CURVES,
     LECTURE_COMPILE,
     check_array,
@@ -22,7 +23,6 @@ from course.checks import (
     pooling_cases,
     training_steps,
 )
-from course.data import load_fashion_mnist
 from course_kernel.handover import describe, digest
 from course_kernel.profiles import PROFILES, Profile, install_fit_cap
 
@@ -246,7 +246,7 @@ def learning_curves(result, labels=LEARNING_CURVES, swap=False):
 
 
 def test_learning_curves_of_the_lecture_pass():
-    from course.checks import check_learning_curves
+    from course.lectures.checks import check_learning_curves
 
     result = fitted(validation_split=0.2)
     check_learning_curves(describe(learning_curves(result)), describe(result))
@@ -261,7 +261,7 @@ def test_learning_curves_of_the_lecture_pass():
     ],
 )
 def test_wrong_learning_curves_fail(kwargs, message):
-    from course.checks import check_learning_curves
+    from course.lectures.checks import check_learning_curves
 
     result = fitted(validation_split=0.2)
     with pytest.raises(AssertionError, match=message):
@@ -350,21 +350,21 @@ print(keras_convolve(image, kernel, 1, 'valid'))  # a shown result, not the answ
      "    return keras_convolve(image, kernel, stride, padding)", ["keras_convolve"]),
     ("def convolve(image, kernel, stride=1, padding='valid'):\n    from scipy.signal import correlate2d\n"
      "    return correlate2d(image, kernel, 'valid')", ["import scipy.signal"]),
-    (NUMPY_CONVOLVE + "try:\n    from course.checks import keras_convolution as convolve\n"
-     "except ImportError:\n    pass\n", ["import course.checks"]),
+    (NUMPY_CONVOLVE + "try:\n    from course.lectures.checks import keras_convolution as convolve\n"
+     "except ImportError:\n    pass\n", ["import course.lectures.checks"]),
     ("convolve = lambda image, kernel, stride=1, padding='valid': keras_convolve(image, kernel, stride, padding)",
      ["convolve not written with def or class", "keras_convolve"]),
     ("def convolve(image, kernel, stride=1, padding='valid'):\n    return eval('keras_convolve')(image, kernel)",
      ["eval"]),
 ])
 def test_a_by_hand_cell_is_read_for_what_it_borrows(source, borrowed):
-    from course.checks import borrowed_names
+    from course.lectures.checks import borrowed_names
 
     assert borrowed_names(source, "convolve") == borrowed
 
 
 def test_the_layers_may_use_the_notebooks_own_im2col():
-    from course.checks import borrowed_names
+    from course.lectures.checks import borrowed_names
 
     layer = "class Convolution:\n    def forward(self, x):\n        return im2col(x, 3, 3) @ self.W\n"
     assert borrowed_names(layer, "Convolution") == ["im2col"]

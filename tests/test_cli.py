@@ -2,7 +2,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from course.cli import COMMANDS
+from course.instructor.cli import COMMANDS
 
 
 def course(*args: str) -> subprocess.CompletedProcess:

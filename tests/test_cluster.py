@@ -17,9 +17,9 @@ import psutil
 import pytest
 from test_grading import COURSE, grade
 
-from course.certificates import dask_options, make_certificates, security
-from course.coordinator import STATE
-from course.grade_one import Task, fingerprint, run_task, worker_problem
+from course.grading.certificates import dask_options, make_certificates, security
+from course.grading.coordinator import STATE
+from course.grading.execute import Task, fingerprint, run_task, worker_problem
 
 BIN = Path(sys.executable).parent
 # mlp1 scores of the demo class (see test_grading.EXPECTED_LOST).
@@ -139,7 +139,7 @@ def scheduler_info(address: str, certificates: Path) -> dict:
 def test_a_plain_tcp_scheduler_is_refused_and_nothing_is_graded(tmp_path):
     course = scratch_course(tmp_path, ["alice"])
     run = grade(course, "mlp1", "--scheduler", "tcp://127.0.0.1:8786")
-    assert run.returncode == 1 and "course.certificates" in run.stderr and "--trusted-network" in run.stderr
+    assert run.returncode == 1 and "course certificates" in run.stderr and "--trusted-network" in run.stderr
     assert not (course / "release").exists() and not (course / "gradebook.db").exists()
     run = grade(course, "mlp1", "--scheduler", "tls://127.0.0.1:8786")
     assert run.returncode == 1 and "--certificates DIR" in run.stderr
@@ -150,7 +150,7 @@ def executing_notebook(coordinator) -> psutil.Process:
     """The process executing a notebook for `coordinator` (on a worker of its local cluster)."""
     def mine(process):
         try:
-            return (process.info["cmdline"] or [])[1:3] == ["-m", "course.grade_one"] and coordinator.pid in {
+            return (process.info["cmdline"] or [])[1:3] == ["-m", "course.grading.execute"] and coordinator.pid in {
                 parent.pid for parent in process.parents()}
         except psutil.Error:
             return False
@@ -161,7 +161,7 @@ def executing_notebook(coordinator) -> psutil.Process:
 @pytest.mark.slow
 def test_a_worker_killed_mid_notebook_is_replaced_and_its_notebook_graded_once(tmp_path):
     course = scratch_course(tmp_path, ["alice"])
-    coordinator = start([sys.executable, "-m", "course.grade", "mlp1", "--workers", "1"], cwd=course)
+    coordinator = start([sys.executable, "-m", "course", "grade", "mlp1", "--workers", "1"], cwd=course)
     try:
         executing = executing_notebook(coordinator)
         time.sleep(5)  # its kernel is training
@@ -180,7 +180,7 @@ def test_a_worker_killed_mid_notebook_is_replaced_and_its_notebook_graded_once(t
 @pytest.mark.slow
 def test_a_coordinator_killed_mid_run_loses_nothing_and_grades_each_notebook_once(tmp_path):
     course = scratch_course(tmp_path, SCORES)
-    coordinator = start([sys.executable, "-m", "course.grade", "mlp1", "--workers", "2"], cwd=course)
+    coordinator = start([sys.executable, "-m", "course", "grade", "mlp1", "--workers", "2"], cwd=course)
     try:
         def graded():
             state = json.loads((course / STATE).read_text()) if (course / STATE).exists() else {}
@@ -205,7 +205,7 @@ def test_a_coordinator_killed_mid_run_loses_nothing_and_grades_each_notebook_onc
 def test_a_notebook_handed_in_again_while_it_is_graded_is_graded_anew(tmp_path):
     course = scratch_course(tmp_path, ["alice"])
     notebook = course / "submitted" / "alice" / "mlp1" / "mlp1.ipynb"
-    coordinator = start([sys.executable, "-m", "course.grade", "mlp1"], cwd=course)
+    coordinator = start([sys.executable, "-m", "course", "grade", "mlp1"], cwd=course)
     try:
         executing_notebook(coordinator)
         shutil.copy(COURSE / "submitted" / "chris" / "mlp1" / "mlp1.ipynb", notebook)  # chris's mistake

@@ -1,6 +1,7 @@
 import zipfile
 
-from course.collect import collect, main, normalised_name, student_id
+from course.grading.intake import normalised_name
+from course.instructor.collect import collect, main, student_id
 
 
 def course_with(tmp_path, *assignments):

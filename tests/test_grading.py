@@ -15,11 +15,11 @@ import nbformat
 import pytest
 from lms_importers import CanvasCourse, CanvasStudent, MoodleCourse, MoodleItem, canvas_import, moodle_import
 
-from course.demo import DEMO_CLASS, submission
-from course.report import gradebook_url
+from course.grading.gradebook import gradebook_url
+from course.instructor.demo import DEMO_CLASS, submission
 
 COURSE = Path(__file__).resolve().parents[1]
-# Points each demo student loses, per test cell (see course/demo.py for their mistakes).
+# Points each demo student loses, per test cell (see course/instructor/demo.py for their mistakes).
 EXPECTED_LOST = {
     "mlp1": {
         "alice": {},
@@ -62,7 +62,7 @@ AUTOGRADED_POINTS = {"mlp1": 10, "mlp2": 15, "cnn": 14, "pooling": 21, "scratch_
 
 def grade(course: Path, *args: str, profile: str = "smoke") -> subprocess.CompletedProcess:
     env = dict(os.environ, COURSE_PROFILE=os.environ.get("COURSE_PROFILE", profile))
-    return subprocess.run([sys.executable, "-m", "course.grade", *args], cwd=course, env=env,
+    return subprocess.run([sys.executable, "-m", "course", "grade", *args], cwd=course, env=env,
                           capture_output=True, text=True, timeout=1800)
 
 
@@ -299,8 +299,9 @@ def formgrader(graded):
     log = (course / "lab.log").open("w")
     # A fresh Jupyter configuration: no JupyterLab workspace of an earlier run (its open tabs).
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(course / ".jupyter"))
-    server = subprocess.Popen([sys.executable, "-m", "course.by_hand", "--port", str(port), "--token", "course-test",
-                               "--no-browser"], cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "course", "grade-by-hand", "--port", str(port), "--token", "course-test",
+               "--no-browser"]
+    server = subprocess.Popen(command, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -369,7 +370,7 @@ def test_exports_for_an_lms_land_every_final_grade_on_its_student(graded, tmp_pa
                       encoding="utf-8-sig")
 
     def export(*args):
-        run = subprocess.run([sys.executable, "-m", "course.export", *args], cwd=course, capture_output=True,
+        run = subprocess.run([sys.executable, "-m", "course.instructor.export", *args], cwd=course, capture_output=True,
                              text=True, timeout=120)
         assert run.returncode == 0, run.stderr
         return run.stdout

@@ -14,8 +14,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 from test_grading import COURSE, grade
 
-from course.coordinator import STATE
-from course.report import gradebook_url
+from course.grading.coordinator import STATE
+from course.grading.gradebook import gradebook_url
 
 pytestmark = pytest.mark.slow  # grades or runs whole notebooks
 
@@ -68,7 +68,8 @@ print('test accuracy 0.9900 (threshold 0.100, profile smoke)')
 PATCH_CHECKS = """
 import sys
 try:
-    import course.checks, course.expected, course.verify  # the grader's own: a grading kernel cannot import them
+    # the grader's own: a grading kernel cannot import them
+    import course.lectures.checks, course.lectures.expected, course.grading.verifier
 except ImportError:
     pass
 import course_kernel.handover
@@ -284,17 +285,17 @@ POOLING_MODELS = ("model_pool", "model_deep", "model_valid")
 # fails: its models are left unanswered so that nothing trains).
 BY_HAND_FORGERS = {
     ("cnn", "importer"): (edited(unanswered(*CNN_MODELS), imports_reference(
-        "convolution", "from course.checks import keras_convolution as convolve"), assignment="cnn"),
+        "convolution", "from course.lectures.checks import keras_convolution as convolve"), assignment="cnn"),
         {"test_convolution_slides", "test_convolution_keras"},
         {"test_model", "test_result", "test_model_two_conv", "test_result_two_conv"}),
     ("pooling", "importer"): (edited(unanswered(*POOLING_MODELS), imports_reference(
-        "max_pool", "from course.checks import keras_pooling; max_pool = keras_pooling('max')"),
+        "max_pool", "from course.lectures.checks import keras_pooling; max_pool = keras_pooling('max')"),
         set_source("average_pool", KERAS_AVERAGE_POOL), assignment="pooling"), {"test_max_pool", "test_average_pool"},
         {"test_model_pool", "test_result_pool", "test_model_deep", "test_result_deep", "test_model_valid",
          "test_result_valid", "test_misclassified"}),
     # All else answered: its layers, which use im2col, keep their points.
     ("scratch_cnn", "importer"): (edited(imports_reference(
-        "im2col", "from course.scratch import im2col"), assignment="scratch_cnn"), {"test_im2col"}, set()),
+        "im2col", "from course.lectures.scratch import im2col"), assignment="scratch_cnn"), {"test_im2col"}, set()),
 }
 
 

@@ -6,7 +6,7 @@ import zipfile
 import nbformat
 import pytest
 
-from course import export, publish
+from course.instructor import export, publish
 
 REPORT = ("student_id,assignment,score,max_score,status,to_grade_by_hand,reasons\n"
           "taro,mlp1,10,10,graded,0,\n"

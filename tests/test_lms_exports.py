@@ -15,7 +15,7 @@ from lms_importers import (
     moodle_import,
 )
 
-from course import export
+from course.instructor import export
 
 # The class: taro's written answer in mlp2 is still to grade; hana's mlp1 could not be graded;
 # emi handed in but is not in the LMS's roster; jiro is in the roster and handed in nothing;

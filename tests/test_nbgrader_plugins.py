@@ -1,7 +1,7 @@
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.utils import determine_grade
 
-from course.nbgrader_plugins import DeduplicateGradeIds, HideHiddenTests, KeepOnlyErrorsInTests
+from course.grading.nbgrader_plugins import DeduplicateGradeIds, HideHiddenTests, KeepOnlyErrorsInTests
 
 
 def graded_cell(*outputs, solution=False):
@@ -73,7 +73,8 @@ def test_of_duplicated_graded_cells_the_last_is_graded_and_the_others_are_plain(
 def test_an_autograde_process_lets_others_write_the_gradebook_only_while_its_notebook_runs(tmp_path, monkeypatch):
     import fcntl
 
-    from course import grade_one, nbgrader_plugins
+    from course.grading import execute as grade_one
+    from course.grading import nbgrader_plugins
 
     lock_file = tmp_path / "gradebook.db.lock"
 

@@ -6,7 +6,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from course.sandbox import SandboxedKernelManager, missing_tools
+from course.grading.sandbox import SandboxedKernelManager, missing_tools
 
 pytestmark = pytest.mark.skipif(bool(missing_tools()), reason="bubblewrap is not installed")
 

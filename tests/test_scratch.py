@@ -1,4 +1,4 @@
-"""The reference of the from-scratch CNN (course/scratch.py) against the seed, Keras and numerical
+"""The reference of the from-scratch CNN (course/lectures/scratch.py) against the seed, Keras and numerical
 gradients: what students' im2col, Convolution and Pooling will be checked with."""
 
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course import expected, scratch
-from course.checks import check_gradient, check_loss_list, check_outputs, scratch_accuracy
+from course.lectures import expected, scratch
+from course.lectures.checks import check_gradient, check_loss_list, check_outputs, scratch_accuracy
 from course_kernel.handover import describe
 from course_kernel.profiles import Profile
 
@@ -99,7 +99,7 @@ def test_a_transposed_weight_gradient_is_told_from_the_right_one():
 def solution_namespace(student: str) -> dict:
     """What a demo student's notebook defines up to the training: their im2col, col2im,
     Convolution, Pooling and parameter count, run here (as the notebook's cells run them)."""
-    from course.demo import DEMO_CLASS, submission
+    from course.instructor.demo import DEMO_CLASS, submission
 
     nb = submission(COURSE, "scratch_cnn", DEMO_CLASS["scratch_cnn"][student])
     namespace = {}

@@ -9,8 +9,8 @@ import nbformat
 import pytest
 from conftest import mlp
 
-from course.grade_one import _take, _write_new, apply_verdicts
-from course.verify import Artefacts, verify
+from course.grading.execute import _take, _write_new, apply_verdicts
+from course.grading.verifier import Artefacts, verify
 from course_kernel.handover import save
 
 
@@ -87,7 +87,7 @@ def test_a_cell_the_verifier_fails_gets_its_reason_as_an_error_unless_it_failed_
 def test_every_test_cell_of_every_source_notebook_hands_over_what_the_course_expects():
     from pathlib import Path
 
-    from course.expected import EXPECTED
+    from course.lectures.expected import EXPECTED
 
     for source in sorted(Path(__file__).resolve().parents[1].glob("source/*/*.ipynb")):
         assignment = source.parent.name
@@ -99,3 +99,14 @@ def test_every_test_cell_of_every_source_notebook_hands_over_what_the_course_exp
         assert set(test_cells) == set(EXPECTED[assignment]), assignment
         for grade_id, text in test_cells.items():
             assert f'hand_over("{assignment}", "{grade_id}", ' in text.split("### BEGIN HIDDEN TESTS")[1], grade_id
+
+
+def test_outside_grading_a_hidden_test_checks_in_the_kernel_with_the_courses_checks(monkeypatch):
+    """The source notebook in the instructor's Jupyter: course_kernel finds the course's checks
+    through the entry point the course registers, without importing `course` itself."""
+    from course_kernel.handover import hand_over
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    hand_over("mlp1", "test_model", model=mlp())
+    with pytest.raises(AssertionError, match="Layer 2"):
+        hand_over("mlp1", "test_model", model=mlp(output_activation="sigmoid"))

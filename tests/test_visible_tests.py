@@ -1,7 +1,7 @@
 """What a Colab student sees before the grade: each released notebook, answered with the solutions,
 runs in a kernel that can import neither `course` nor nbgrader, and no test cell fails; then each
 mistake students make, one at a time, fails a visible test cell. Every mistake below costs points
-under grading (the hidden checks in course/expected.py see it), so none is lost without warning.
+under grading (the hidden checks in course/lectures/expected.py see it), so none is lost without warning.
 
 Training is cut short in these kernels (one epoch on the first 2,000 images), as a student short
 of time might do; a mistake runs only its own cell and the test cell after it."""
@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from test_grading import COURSE
 
-from course.demo import Student, submission
+from course.instructor.demo import Student, submission
 
 pytestmark = pytest.mark.slow  # grades or runs whole notebooks
 

@@ -20,11 +20,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from course.cluster import CONNECT_TIMEOUT_S, check_workers, grading_cluster
-from course.grade_one import failure_reason, kernel_threads
-from course.intake import prepare_submission
-from course.nbgrader_plugins import gradebook_lock
-from course.report import gradebook_url
+from course.grading.cluster import CONNECT_TIMEOUT_S, check_workers, grading_cluster
+from course.grading.execute import failure_reason, kernel_threads
+from course.grading.gradebook import gradebook_lock, gradebook_url
+from course.grading.intake import prepare_submission
 
 LOGS = "logs"
 # What was graded, and why some could not be: {assignment: {student: {"sha256", "reason"}}},
@@ -43,7 +42,7 @@ def log_path(course: Path, assignment: str, student: str) -> Path:
 
 # `python -m nbgrader`, ended with this process however this process ends (kill -9 included),
 # so that a new run never finds an old one still writing.
-NBGRADER = ("import sys; from course.grade_one import die_with_parent; die_with_parent(); "
+NBGRADER = ("import sys; from course.grading.execute import die_with_parent; die_with_parent(); "
             "from nbgrader.apps.nbgraderapp import main; sys.argv[0] = 'nbgrader'; main()")
 
 

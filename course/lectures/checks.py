@@ -1,4 +1,4 @@
-"""The checks course/expected.py makes of each test cell: in the verifier, on what the cell
+"""The checks course/lectures/expected.py makes of each test cell: in the verifier, on what the cell
 handed over (a loaded model; everything else as course_kernel.handover.describe gives it), and in the
 kernel on the values themselves. Each failure says in Japanese, then English, what was expected
 and what was found.
@@ -8,13 +8,15 @@ import functools
 import hashlib
 import json
 import math
-from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 from course.data import load_fashion_mnist
-from course.scratch import SIMPLE_CONV_NET_SHAPES, relative_error, simple_conv_net_scores
+from course.lectures.scratch import SIMPLE_CONV_NET_SHAPES, relative_error, simple_conv_net_scores
 from course_kernel.handover import arguments
+
+THRESHOLDS = Path(__file__).with_name("thresholds.json")  # course calibrate writes it
 
 # One reading of the dataset per process: every check compares with the same arrays.
 dataset = functools.cache(load_fashion_mnist)
@@ -206,7 +208,7 @@ def check_compile(model, loss: str, optimizer: str, metrics: list) -> None:
 
 
 def _thresholds() -> dict:
-    return json.loads(resources.files("course").joinpath("thresholds.json").read_text("utf-8"))
+    return json.loads(THRESHOLDS.read_text("utf-8"))
 
 
 def threshold(assignment: str, model_name: str, profile) -> float:
@@ -277,7 +279,7 @@ def measure_test_accuracy(model) -> float:
 
 def scratch_accuracy(params: dict) -> float:
     """SimpleConvNet's accuracy on the 10,000 test images, computed with the course's own layers
-    (course.scratch) from the parameters alone."""
+    (course.lectures.scratch) from the parameters alone."""
 
     arrays = {}
     for name, shape in SIMPLE_CONV_NET_SHAPES.items():
@@ -408,7 +410,7 @@ def check_array(name: str, actual, expected: np.ndarray) -> None:
 # Cases on which a student's NumPy layer must agree with Keras's: (height, width, kernel height,
 # kernel width, stride, padding), square kernels and others. 'same' only with stride 1 and odd
 # sizes, where it pads (size - 1) / 2 zeros on either side, as the lecture shows; Keras pads
-# unevenly otherwise. The values are drawn when the notebook is graded (course.expected).
+# unevenly otherwise. The values are drawn when the notebook is graded (course.lectures.expected).
 CONVOLUTION_CASES = [(6, 6, 3, 3, 1, "valid"), (7, 5, 3, 3, 2, "valid"), (8, 9, 2, 2, 1, "valid"),
                      (9, 7, 4, 4, 3, "valid"), (5, 8, 1, 1, 2, "valid"), (6, 6, 3, 3, 1, "same"),
                      (7, 9, 5, 5, 1, "same"), (6, 7, 2, 3, 1, "valid"), (8, 7, 3, 1, 2, "valid"),
@@ -505,7 +507,7 @@ def check_outputs(function: str, described, cases: list, reference, compare=None
 
 
 # A backward pass's gradient may differ from the numerical one by this much (relative error,
-# course.scratch.relative_error): both are float64, and rounding gives about 1e-10.
+# course.lectures.scratch.relative_error): both are float64, and rounding gives about 1e-10.
 GRADIENT_BOUND = 1e-5
 
 

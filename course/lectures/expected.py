@@ -2,7 +2,7 @@
 answers, read from here, never from the notebook being graded.
 
 `EXPECTED[assignment][test cell's grade_id]` lists checks: functions of the cell's artefacts
-(course.verify.Artefacts) and the grading profile. `inputs_for` draws, when a notebook is graded,
+(course.grading.verifier.Artefacts) and the grading profile. `inputs_for` draws, when a notebook is graded,
 the inputs on which the cell's student functions are called.
 """
 
@@ -10,8 +10,8 @@ import functools
 
 import numpy as np
 
-from course import scratch
-from course.checks import (
+from course.lectures import scratch
+from course.lectures.checks import (
     LECTURE_COMPILE,
     check_by_hand,
     check_compile,
@@ -102,7 +102,7 @@ misclassified = _on_test_images(check_misclassified)
 
 # {assignment: {solution cell computed by hand in NumPy: (what it defines, names from the
 # notebook's other solution cells it may use)}}. The grading process gives the verifier these
-# cells' code as handed in (course/grade_one.py).
+# cells' code as handed in (course/grading/execute.py).
 BY_HAND = {
     "cnn": {"convolution": ("convolve", ())},
     "pooling": {"max_pool": ("max_pool", ()), "average_pool": ("average_pool", ())},

@@ -4,7 +4,7 @@
     course export --format moodle --roster moodle_grades.csv --key "Email address"
     course export --format wide          # a spreadsheet; names from nbgrader's student table
 
-Reads the class report (grades.csv, written by `course.grade`) and a roster: the CSV the LMS
+Reads the class report (grades.csv, written by `course.instructor.grade`) and a roster: the CSV the LMS
 exports (Canvas's gradebook export; Moodle's grade export or participants list), `--key` naming
 its column that holds the student ids of submitted/. Written as UTF-8 with a byte-order mark, so
 that Excel shows Japanese names; a roster saved by Excel in Shift_JIS is read.
@@ -33,7 +33,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course.report import REPORT, REPORT_COLUMNS, gradebook_url
+from course.grading.gradebook import gradebook_url
+from course.instructor.report import REPORT, REPORT_COLUMNS
 
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 # Canvas's importer drops every column whose header contains one of these, anywhere in it

@@ -3,8 +3,8 @@
 `run_task(task)` executes a notebook that nbgrader has prepared (hidden tests and given cells put
 back) in the sandbox, under the course's grading settings and within the notebook's wall time,
 and returns the executed notebook, its log and its timing. Every notebook graded goes through it:
-`course.grade` runs it on Dask workers (course/cluster.py), a plain `nbgrader autograde` in its
-own process (GradeOneExecute, course/nbgrader_plugins.py), `course.calibrate` for the reference
+`course.instructor.grade` runs it on Dask workers (course/grading/cluster.py), a plain `nbgrader autograde` in its
+own process (GradeOneExecute, course/grading/nbgrader_plugins.py), `course.instructor.calibrate` for the reference
 solutions.
 
 A task is a function of its inputs: the notebook and the submission's other files travel with it
@@ -12,7 +12,7 @@ and the result travels back, so a worker shares no disk with the coordinator. A 
 not grade as the coordinator does (another Python, TensorFlow or course package; no sandbox; no
 dataset) refuses the task with its reason.
 
-    python -m course.grade_one NOTEBOOK FOLDER   # what run_task starts: execute NOTEBOOK in FOLDER
+    python -m course.grading.execute NOTEBOOK FOLDER   # what run_task starts: execute NOTEBOOK in FOLDER
 """
 
 import contextlib
@@ -141,7 +141,7 @@ def kernel_problem(sandbox: bool):
     """Why a grading kernel could not start here and cap training, or None when it can."""
     from jupyter_client.kernelspec import KernelSpecManager
 
-    from course.sandbox import SandboxUnavailable, sandbox_command
+    from course.grading.sandbox import SandboxUnavailable, sandbox_command
 
     env = environment(sandbox)
     python = KernelSpecManager().get_kernel_spec("python3").argv[0]
@@ -186,7 +186,7 @@ def worker_problem(expected: dict, sandbox: bool = True):
 
 def failure_reason(log: str) -> str:
     """Why an execution that failed failed, from its log, in words for the instructor."""
-    from course.sandbox import cpu_limit_seconds, memory_limit_bytes
+    from course.grading.sandbox import cpu_limit_seconds, memory_limit_bytes
 
     if "DeadKernelError" in log or "Kernel died" in log:
         return ("its kernel died: the notebook ended its Python process, or ran past the memory "
@@ -222,7 +222,7 @@ def run_task(task: Task) -> Result:
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         threads = str(kernel_threads(task.settings))
         env.update(COURSE_KERNEL_THREADS=threads, OMP_NUM_THREADS=threads)
-        command = [sys.executable, "-m", "course.grade_one", str(notebook), str(workdir), str(executed)]
+        command = [sys.executable, "-m", "course.grading.execute", str(notebook), str(workdir), str(executed)]
         command += [] if task.verify else ["--no-verify"]
         with log.open("w", encoding="utf-8") as out:
             # Its own session: at the time limit, it and the sandboxed kernel it started go together.
@@ -301,7 +301,7 @@ def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, **
     import numpy as np
     from nbgrader.preprocessors import Execute
 
-    from course.expected import EXPECTED, inputs_for
+    from course.lectures.expected import EXPECTED, inputs_for
     from course_kernel.handover import FOLDER, INPUTS
 
     test_cells = EXPECTED.get(assignment, {})
@@ -344,14 +344,14 @@ def write_sources(nb, cells, folder: Path) -> None:
 
 
 def start_verifier(assignment: str, verify_dir: Path, sandbox: bool):
-    """course.verify, started with the notebook, in the sandbox, seeing only the course's
+    """course.grading.verifier, started with the notebook, in the sandbox, seeing only the course's
     environment and `verify_dir` (read-only)."""
-    from course.sandbox import course_package, sandbox_command
+    from course.grading.sandbox import course_package, sandbox_command
 
     home = verify_dir.parent / "verifier"
     home.mkdir()
     (verify_dir / "inputs").mkdir(parents=True)
-    command = [sys.executable, "-m", "course.verify", assignment, str(verify_dir)]
+    command = [sys.executable, "-m", "course.grading.verifier", assignment, str(verify_dir)]
     if sandbox:
         command = sandbox_command(command, home, home, readonly=(verify_dir, course_package()))
     return subprocess.Popen(command, cwd=home, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -374,9 +374,9 @@ def main(argv=None) -> int:
     import nbformat
     from jupyter_client.manager import AsyncKernelManager
 
-    from course.expected import BY_HAND, EXPECTED
-    from course.sandbox import SandboxedKernelManager
-    from course.verify import MARKER, SOURCES
+    from course.grading.sandbox import SandboxedKernelManager
+    from course.grading.verifier import MARKER, SOURCES
+    from course.lectures.expected import BY_HAND, EXPECTED
     from course_kernel.profiles import KERNEL_ARGS
 
     die_with_parent()
@@ -400,7 +400,7 @@ def main(argv=None) -> int:
             timeout=settings.read().cell_timeout_s,
             extra_arguments=KERNEL_ARGS,
         )
-        execute.log = logging.getLogger("course.grade_one")
+        execute.log = logging.getLogger("course.grading.execute")
         nb, _ = execute.preprocess(nb, {"metadata": {"path": str(workdir)}})
         if verifier is not None:
             start = time.monotonic()

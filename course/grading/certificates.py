@@ -1,5 +1,5 @@
 """Certificates for grading on Dask over TLS: a course CA and, signed by it, one certificate each
-for the scheduler, the workers and the client (the coordinator, `course.grade`, and the autograde
+for the scheduler, the workers and the client (the coordinator, `course.instructor.grade`, and the autograde
 processes it starts).
 
     course certificates DIR      # DIR/ca.pem and <role>.pem, <role>-key.pem for each role

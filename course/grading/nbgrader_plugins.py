@@ -4,7 +4,6 @@ import fcntl
 import html
 import re
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -15,26 +14,8 @@ from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, NbGraderPre
 from nbgrader.utils import is_grade, is_solution
 
 from course.data import DatasetError, ensure_fashion_mnist
-from course.intake import grading_files
-
-
-def gradebook_lock_path(db_url: str) -> Path | None:
-    """The lock file beside an SQLite gradebook (None for a database server, which has its own)."""
-    prefix = "sqlite:///"
-    return Path(db_url[len(prefix):] + ".lock") if db_url.startswith(prefix) else None
-
-
-@contextmanager
-def gradebook_lock(db_url: str):
-    """Hold the gradebook's lock: SQLite wants one writer at a time."""
-    path = gradebook_lock_path(db_url)
-    if path is None:
-        yield
-        return
-    with path.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
+from course.grading.gradebook import gradebook_lock_path
+from course.grading.intake import grading_files
 
 # The lock an `nbgrader autograde` process holds from its start to its end, except while a
 # notebook executes (see GradeOneExecute): so several run at once, one writing at a time.
@@ -66,8 +47,8 @@ class DatasetReadyExporter(NotebookExporter):
 
 
 class GradeOneExecute(NbGraderPreprocessor):
-    """nbgrader's Execute step, done by course.grade_one.run_task: on the Dask cluster whose
-    scheduler COURSE_SCHEDULER names (`course.grade` sets it), or else in this process.
+    """nbgrader's Execute step, done by course.grading.execute.run_task: on the Dask cluster whose
+    scheduler COURSE_SCHEDULER names (`course.instructor.grade` sets it), or else in this process.
 
     Lets other autograde processes record their grades meanwhile (the only long step, and one that
     does not touch the gradebook). A notebook that could not be executed fails autograde with the
@@ -75,7 +56,7 @@ class GradeOneExecute(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb, resources):
-        from course.grade_one import Task, fingerprint, run_task
+        from course.grading.execute import Task, fingerprint, run_task
         from course_kernel import settings
 
         folder = Path(resources["metadata"]["path"])
@@ -85,7 +66,7 @@ class GradeOneExecute(NbGraderPreprocessor):
             name=f"{info.get('student', folder.parent.name)}/{assignment}",
             assignment=assignment,
             notebook=nbformat.writes(nb),
-            # Only what the assignment declares (course.intake): nothing handed in can shadow a module.
+            # Only what the assignment declares (course.grading.intake): nothing handed in can shadow a module.
             files=grading_files(folder, assignment),
             settings=settings.carried(),
             timeout=settings.read().notebook_timeout_s,
@@ -95,7 +76,7 @@ class GradeOneExecute(NbGraderPreprocessor):
             fcntl.flock(_autograde_lock, fcntl.LOCK_UN)
         try:
             if address:
-                from course.cluster import run_on_cluster
+                from course.grading.cluster import run_on_cluster
 
                 task.fingerprint = fingerprint()  # another machine's worker must grade as this one
                 result = run_on_cluster(task, address)

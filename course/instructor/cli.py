@@ -19,14 +19,14 @@ import sys
 # command: (module with main(argv), what it does)
 COMMANDS = {
     "data": ("course.data", "put Fashion-MNIST into Keras's cache"),
-    "grade": ("course.grade", "grade the class"),
-    "grade-by-hand": ("course.by_hand", "grade the written answers in JupyterLab's formgrader"),
-    "collect": ("course.collect", "unpack an LMS's download into submitted/"),
-    "export": ("course.export", "write the grades for an LMS"),
-    "publish": ("course.publish", "Colab badges and an LMS zip for each assignment of release/"),
-    "calibrate": ("course.calibrate", "set an assignment's thresholds from its reference solutions"),
-    "certificates": ("course.certificates", "make TLS certificates for grading on several machines"),
-    "demo-class": ("course.demo", "rewrite submitted/ with the demo class's notebooks"),
+    "grade": ("course.instructor.grade", "grade the class"),
+    "grade-by-hand": ("course.instructor.by_hand", "grade the written answers in JupyterLab's formgrader"),
+    "collect": ("course.instructor.collect", "unpack an LMS's download into submitted/"),
+    "export": ("course.instructor.export", "write the grades for an LMS"),
+    "publish": ("course.instructor.publish", "Colab badges and an LMS zip for each assignment of release/"),
+    "calibrate": ("course.instructor.calibrate", "set an assignment's thresholds from its reference solutions"),
+    "certificates": ("course.grading.certificates", "make TLS certificates for grading on several machines"),
+    "demo-class": ("course.instructor.demo", "rewrite submitted/ with the demo class's notebooks"),
 }
 
 

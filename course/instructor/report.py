@@ -13,7 +13,8 @@ from pathlib import Path
 
 import nbformat
 
-from course.intake import ignored_files
+from course.grading.gradebook import gradebook_url
+from course.grading.intake import ignored_files
 
 REPORT = "grades.csv"
 SUMMARY = "class_summary.html"
@@ -35,10 +36,6 @@ class ReportRow:
     reasons: list = field(default_factory=list)
     to_grade_by_hand: float = 0
     outcomes: dict = field(default_factory=dict)
-
-
-def gradebook_url(course: Path) -> str:
-    return f"sqlite:///{course / 'gradebook.db'}"
 
 
 def _messages(course: Path, assignment: str, student: str) -> dict:

@@ -4,7 +4,7 @@ By default a local cluster of worker processes on this machine, over TLS on loop
 certificates made for the run, its dashboard on localhost only; `--scheduler ADDRESS` (or
 COURSE_SCHEDULER) any existing one: workers started by hand with `dask worker ADDRESS` on other
 machines, or by dask-jobqueue on a Slurm cluster, all with the course's certificates
-(course/certificates.py). Each worker runs one notebook at a time (course.grade_one.run_task); the
+(course/grading/certificates.py). Each worker runs one notebook at a time (course.grading.execute.run_task); the
 coordinator keeps the gradebook. A worker that dies mid-notebook is replaced by Dask and its
 notebook graded again elsewhere.
 
@@ -21,8 +21,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from course.certificates import ROLES, make_certificates, missing, security
-from course.grade_one import Task, fingerprint, kernel_threads, run_task, worker_problem
+from course.grading.certificates import ROLES, make_certificates, missing, security
+from course.grading.execute import Task, fingerprint, kernel_threads, run_task, worker_problem
 from course_kernel import settings
 
 # How long an autograde process waits for the scheduler before it gives up on its notebook.

@@ -1,14 +1,14 @@
 """The verifier: decides every hidden test's points from what the test handed over
 (course_kernel/handover.py), in a process that never imports or runs student code.
 
-    python -m course.verify ASSIGNMENT FOLDER    # prints COURSE-VERDICTS {json}
+    python -m course.grading.verifier ASSIGNMENT FOLDER    # prints COURSE-VERDICTS {json}
 
 FOLDER holds `handed/<test cell>/` (the files each test cell's hand-over wrote, moved out of the
 kernel's reach as the cell ended), `inputs/<test cell>.json` (what the grader gave the cell's
 student functions) and `sources/<solution cell>.py` (the code of the cells a task says to compute
 by hand, as handed in: read as a syntax tree, never run). Models are loaded with Keras's safe mode:
 no code from the notebook is deserialised. Everything is recomputed from them and from the dataset,
-and compared with what the course expects (course/expected.py). Grading starts it with the
+and compared with what the course expects (course/lectures/expected.py). Grading starts it with the
 notebook, in the sandbox, and writes to its stdin the name of each test cell as the cell ends: it
 verifies that cell while the notebook runs on. An empty line says the notebook has run.
 """
@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from course.checks import dataset, fail
-from course.expected import EXPECTED, inputs_for
+from course.lectures.checks import dataset, fail
+from course.lectures.expected import EXPECTED, inputs_for
 from course_kernel.handover import DATA_SUFFIX, MODEL_SUFFIX, describe, use_reference
 from course_kernel.profiles import active_profile, grading_profile, use_kernel_threads
 
 MARKER = "COURSE-VERDICTS "
-SOURCES = "sources"  # the code of the cells computed by hand (course.expected.BY_HAND), as handed in
+SOURCES = "sources"  # the code of the cells computed by hand (course.lectures.expected.BY_HAND), as handed in
 
 
 class Artefacts:

@@ -9,16 +9,25 @@ a student hands in can shadow a module the kernel imports.
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import nbformat
-
-from course.collect import normalised_name
 
 # {assignment: files, relative to the notebook, that its notebook reads besides itself}: none today.
 DECLARED_FILES: dict = {}
 # What LMSs and browsers add to a submission.
 NOT_HANDED_IN = ("timestamp.txt",)
+
+
+def normalised_name(filename: str) -> str:
+    """The notebook name a student's download had before Colab or the browser renamed it."""
+    name = filename
+    if name.endswith(".ipynb.json"):
+        name = name[: -len(".json")]
+    name = re.sub(r"^(Copy of )+", "", name)
+    name = re.sub(r"( \(\d+\))+(\.ipynb)$", r"\2", name)
+    return name
 
 
 def grading_files(folder: Path, assignment: str) -> dict:

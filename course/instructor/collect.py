@@ -22,20 +22,12 @@ import zipfile
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
+from course.grading.intake import normalised_name
+
 FOLDER_PER_STUDENT = r"^(?P<student>[^/]+)/"
 PREFIX_PER_STUDENT = r"^(?P<student>[^/_]+)_[^/]*$"
 _SKIPPED = ("__MACOSX/", ".DS_Store", ".ipynb_checkpoints/")
 MAX_NOTEBOOK_BYTES = 50 * 2**20  # a lecture notebook without outputs is well under 1 MB
-
-
-def normalised_name(filename: str) -> str:
-    """The notebook name a student's download had before Colab or the browser renamed it."""
-    name = filename
-    if name.endswith(".ipynb.json"):
-        name = name[: -len(".json")]
-    name = re.sub(r"^(Copy of )+", "", name)
-    name = re.sub(r"( \(\d+\))+(\.ipynb)$", r"\2", name)
-    return name
 
 
 def student_id(raw: str) -> str:

@@ -11,7 +11,7 @@
 For each assignment: regenerate release/ from source/; check every notebook in
 submitted/<student>/<assignment>/ (Colab's `Copy of mlp1.ipynb` is renamed; an empty, broken or
 wrong notebook is not graded, with the reason); autograde each student's notebook on its own,
-in a sandbox (see course/sandbox.py), within a wall time per notebook; rewrite feedback/ without
+in a sandbox (see course/grading/sandbox.py), within a wall time per notebook; rewrite feedback/ without
 the source of hidden tests. Then write the class report, grades.csv: one row per student and
 notebook with the score, the maximum and the reason for every lost point.
 
@@ -23,9 +23,9 @@ Notebooks graded before are kept unless --regrade, or unless the student handed 
 tried again until it changes. Run it in the course's environment (`make grade`): nbgrader
 starts `alembic` and the kernel from PATH.
 
-The steps live in modules of their own: course.intake (is a notebook gradable), course.coordinator
-(what to grade, grading it on the Dask cluster of course.cluster, the grading state),
-course.grade_one (executing one notebook, on a worker), course.report (grades.csv).
+The steps live in modules of their own: course.grading.intake (is a notebook gradable), course.grading.coordinator
+(what to grade, grading it on the Dask cluster of course.grading.cluster, the grading state),
+course.grading.execute (executing one notebook, on a worker), course.instructor.report (grades.csv).
 """
 
 import argparse
@@ -33,12 +33,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from course.cluster import scheduler_problem
-from course.coordinator import LOGS, grade_on_cluster, load_state, save_state, submissions_to_grade
 from course.data import DatasetError, ensure_fashion_mnist
-from course.grade_one import environment, kernel_problem
-from course.intake import source_grade_ids
-from course.report import REPORT, SUMMARY, class_report, print_table, write_report, write_summary
+from course.grading.cluster import scheduler_problem
+from course.grading.coordinator import LOGS, grade_on_cluster, load_state, save_state, submissions_to_grade
+from course.grading.execute import environment, kernel_problem
+from course.grading.intake import source_grade_ids
+from course.instructor.report import REPORT, SUMMARY, class_report, print_table, write_report, write_summary
 from course_kernel import settings
 from course_kernel.profiles import grading_profile
 

@@ -5,7 +5,7 @@
     course calibrate pooling --profile full --models model_valid --lower-bound-from grade
 
 Training: the source notebook (the reference solution) runs once per seed exactly as grading
-runs it (course.grade_one: same kernel start-up, sandbox, cap on fit and threads per kernel),
+runs it (course.grading.execute: same kernel start-up, sandbox, cap on fit and threads per kernel),
 and the check's own recomputed test accuracy of each model is recorded. The threshold is the
 minimum over the seeds less the margin, rounded down to 0.001. With --slides, the threshold is
 the slides' reported accuracy less the margin (the `full` profile: the slides' 50-epoch GPU runs
@@ -22,11 +22,10 @@ from pathlib import Path
 
 import nbformat
 
-from course.grade_one import Task, kernel_threads, run_task
+from course.grading.execute import Task, kernel_threads, run_task
+from course.lectures.checks import THRESHOLDS
 from course_kernel.profiles import PROFILES, profile_named
 from course_kernel.settings import carried
-
-THRESHOLDS = Path(__file__).with_name("thresholds.json")
 
 
 def measure(notebook: Path, profile: str, seed: int, models: list) -> dict:
@@ -34,7 +33,7 @@ def measure(notebook: Path, profile: str, seed: int, models: list) -> dict:
     nb = nbformat.read(notebook, as_version=4)
     names = json.dumps(models)
     nb.cells.append(nbformat.v4.new_code_cell(
-        "import json\nfrom course.checks import measure_test_accuracy\n"
+        "import json\nfrom course.lectures.checks import measure_test_accuracy\n"
         f"print('COURSE-ACCURACY', json.dumps({{n: measure_test_accuracy(globals()[n]) for n in {names}}}))"
     ))
     assignment = notebook.parent.name

@@ -1,0 +1,1 @@
+"""Grading one notebook or a class: sandbox, execution, verifier, cluster, coordinator, gradebook."""

@@ -1,0 +1,1 @@
+"""The instructor's commands (`course ...`) and the reports they write."""

@@ -1,0 +1,1 @@
+"""What each lecture expects of its notebook: checks, inputs, references and thresholds."""
