@@ -69,7 +69,7 @@ PATCH_CHECKS = """
 import sys
 try:
     # the grader's own: a grading kernel cannot import them
-    import course.lectures.checks, course.lectures.expected, course.grading.verifier
+    import course.lectures, course.lectures.checks, course.grading.verifier
 except ImportError:
     pass
 import course_kernel.handover

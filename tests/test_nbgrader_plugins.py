@@ -75,6 +75,7 @@ def test_an_autograde_process_lets_others_write_the_gradebook_only_while_its_not
 
     from course.grading import execute as grade_one
     from course.grading import nbgrader_plugins
+    from course.protocol import Result
 
     lock_file = tmp_path / "gradebook.db.lock"
 
@@ -93,7 +94,7 @@ def test_an_autograde_process_lets_others_write_the_gradebook_only_while_its_not
 
     def run_task(task):
         seen.append(others_can_lock())
-        return grade_one.Result(notebook=task.notebook, problem=None, log="", seconds=0, worker="here")
+        return Result(notebook=task.notebook, problem=None, log="", seconds=0, worker="here")
 
     monkeypatch.setattr(grade_one, "run_task", run_task)
     monkeypatch.delenv("COURSE_SCHEDULER", raising=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course.lectures import expected, scratch
+from course.lectures import scratch, scratch_cnn
 from course.lectures.checks import check_gradient, check_loss_list, check_outputs, scratch_accuracy
 from course_kernel.handover import describe
 from course_kernel.profiles import Profile
@@ -139,7 +139,7 @@ def test_hidden_tests_fail_exactly_the_function_that_is_wrong(student, failed):
 
 
 def test_a_wrong_gradient_is_told_apart_from_rounding():
-    cases = expected.inputs_for("scratch_cnn", "test_convolution_backward", np.random.default_rng(1))["convolution_dW"]
+    cases = scratch_cnn.inputs("test_convolution_backward", np.random.default_rng(1))["convolution_dW"]
     right = describe(lambda *args: scratch.convolution_backward(*(args[:2] + args[3:]))[1], cases)
     check_outputs("convolution_dW", right, cases, scratch.numerical_convolution_gradient("W"), check_gradient)
     with pytest.raises(AssertionError, match="differs from the numerical gradient: relative error"):

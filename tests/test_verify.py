@@ -61,11 +61,11 @@ def handed(tmp_path, cell, **artefacts):
 def test_missing_replaced_and_unsafe_hand_overs_fail_with_their_reason(tmp_path, profile_env):
     profile_env("smoke")
     handed(tmp_path, "test_model", model=mlp())
-    verdicts = verify("mlp1", tmp_path)["verdicts"]
+    verdicts = verify("mlp1", tmp_path).verdicts
     assert verdicts["test_model"] is None
     assert "x_train was not handed over for grading" in verdicts["test_preprocessing"]
     (tmp_path / "handed" / "test_model" / "model.keras").write_bytes(b"PK not a model")
-    assert "cannot be loaded as a Keras model" in verify("mlp1", tmp_path)["verdicts"]["test_model"]
+    assert "cannot be loaded as a Keras model" in verify("mlp1", tmp_path).verdicts["test_model"]
     # Code in a model (a Lambda layer) is never deserialised: Keras's safe mode refuses it.
     lambda_model = keras.Sequential([keras.Input((784,)), keras.layers.Lambda(lambda x: x * 0),
                                      keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)])
@@ -87,7 +87,7 @@ def test_a_cell_the_verifier_fails_gets_its_reason_as_an_error_unless_it_failed_
 def test_every_test_cell_of_every_source_notebook_hands_over_what_the_course_expects():
     from pathlib import Path
 
-    from course.lectures.expected import EXPECTED
+    from course.lectures import LECTURES
 
     for source in sorted(Path(__file__).resolve().parents[1].glob("source/*/*.ipynb")):
         assignment = source.parent.name
@@ -96,7 +96,7 @@ def test_every_test_cell_of_every_source_notebook_hands_over_what_the_course_exp
             info = cell.metadata.get("nbgrader", {})
             if info.get("grade") and cell.cell_type == "code":
                 test_cells[info["grade_id"]] = cell.source
-        assert set(test_cells) == set(EXPECTED[assignment]), assignment
+        assert set(test_cells) == set(LECTURES[assignment].tests), assignment
         for grade_id, text in test_cells.items():
             assert f'hand_over("{assignment}", "{grade_id}", ' in text.split("### BEGIN HIDDEN TESTS")[1], grade_id
 

@@ -1,7 +1,7 @@
 """What a Colab student sees before the grade: each released notebook, answered with the solutions,
 runs in a kernel that can import neither `course` nor nbgrader, and no test cell fails; then each
 mistake students make, one at a time, fails a visible test cell. Every mistake below costs points
-under grading (the hidden checks in course/lectures/expected.py see it), so none is lost without warning.
+under grading (the hidden checks in course/lectures/<lecture>.py see it), so none is lost without warning.
 
 Training is cut short in these kernels (one epoch on the first 2,000 images), as a student short
 of time might do; a mistake runs only its own cell and the test cell after it."""

@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from course.grading.certificates import ROLES, make_certificates, missing, security
-from course.grading.execute import Task, fingerprint, kernel_threads, run_task, worker_problem
+from course.grading.execute import fingerprint, kernel_threads, run_task, worker_problem
+from course.protocol import Task
 from course_kernel import settings
 
 # How long an autograde process waits for the scheduler before it gives up on its notebook.

@@ -20,20 +20,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from course import protocol
 from course.grading.cluster import CONNECT_TIMEOUT_S, check_workers, grading_cluster
-from course.grading.execute import failure_reason, kernel_threads
+from course.grading.execute import kernel_threads
 from course.grading.gradebook import gradebook_lock, gradebook_url
 from course.grading.intake import prepare_submission
+from course.grading.nbgrader_plugins import OUTCOME_FILE
+from course.protocol import NotGraded
 
 LOGS = "logs"
 # What was graded, and why some could not be: {assignment: {student: {"sha256", "reason"}}},
 # the reason None for a notebook that was graded.
 STATE = "grading_state.json"
-
-
-def _failure_reason(log: str) -> str:
-    marked = [line.split(":", 1)[1].strip() for line in log.splitlines() if line.startswith("COURSE-NOT-GRADED:")]
-    return marked[-1] if marked else failure_reason(log)
 
 
 def log_path(course: Path, assignment: str, student: str) -> Path:
@@ -52,13 +50,18 @@ def autograde(course: Path, assignment: str, student: str, env: dict, running: s
     command = [sys.executable, "-c", NBGRADER, "autograde", assignment, "--student", student, "--force"]
     log = log_path(course, assignment, student)
     log.parent.mkdir(parents=True, exist_ok=True)
+    outcome = log.with_suffix(".not-graded.json")
+    outcome.unlink(missing_ok=True)
     with log.open("w", encoding="utf-8") as out:
-        process = subprocess.Popen(command, cwd=course, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)  # Ctrl-C is the coordinator's to handle
+        process = subprocess.Popen(command, cwd=course, env=dict(env, **{OUTCOME_FILE: str(outcome)}), stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)  # Ctrl-C is ours to handle
         running.add(process)
         process.wait()
         running.discard(process)
-    return _failure_reason(log.read_text("utf-8")) if process.returncode else None
+    if not process.returncode:
+        return None
+    recorded = protocol.read(NotGraded, outcome)
+    return recorded.reason if recorded else f"nbgrader autograde failed (exit code {process.returncode}): see its log"
 
 
 def _forget(course: Path, assignment: str, student: str) -> None:

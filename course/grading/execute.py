@@ -17,7 +17,6 @@ dataset) refuses the task with its reason.
 
 import contextlib
 import ctypes
-import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -36,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from course import protocol
+from course.protocol import NotGraded, Result, Task, Verdicts
 from course_kernel import settings
 from course_kernel.settings import DEFAULT_KERNEL_THREADS, Settings
 
@@ -45,31 +46,11 @@ from course_kernel.settings import DEFAULT_KERNEL_THREADS, Settings
 DISTRIBUTION = "keras-course"
 PACKAGES = ("tensorflow", "keras", "numpy", "nbgrader", "nbclient", "ipykernel", "jupyter_client")
 NOTEBOOK_TIMEOUT_S = Settings.notebook_timeout_s
+OUTCOME = "outcome.json"  # NotGraded, written beside the notebook by the process that executes it
 
 
 class WorkerRefused(RuntimeError):
     """This worker cannot grade as the coordinator does."""
-
-
-@dataclasses.dataclass
-class Task:
-    name: str  # student/assignment, for messages
-    assignment: str  # the kernel's folder is named after it: it picks the assignment's budget
-    notebook: str  # nbformat JSON, hidden tests included
-    files: dict  # {path relative to the notebook's folder: bytes}: the submission's other files
-    settings: dict  # course_kernel.settings.CARRIED, as the coordinator has them
-    timeout: float = NOTEBOOK_TIMEOUT_S  # wall seconds for the whole notebook
-    fingerprint: dict = dataclasses.field(default_factory=dict)  # the coordinator's; {} to skip the check
-    verify: bool = True  # False: no verifier (calibration runs the reference notebook, before thresholds exist)
-
-
-@dataclasses.dataclass
-class Result:
-    notebook: str | None  # executed; None when it could not be
-    problem: str | None  # why it could not be, or None
-    log: str  # the execution's own output: nbclient's, the sandbox's, TensorFlow's
-    seconds: float
-    worker: str  # the host that ran it
 
 
 def kernel_threads(env=None) -> int:
@@ -184,17 +165,19 @@ def worker_problem(expected: dict, sandbox: bool = True):
     return _worker_problem(tuple(sorted(expected.items())), sandbox) if expected else None
 
 
-def failure_reason(log: str) -> str:
-    """Why an execution that failed failed, from its log, in words for the instructor."""
-    from course.grading.sandbox import cpu_limit_seconds, memory_limit_bytes
+def not_graded(error: BaseException) -> NotGraded:
+    """Why executing a notebook failed with `error`, in words for the instructor."""
+    from nbclient.exceptions import DeadKernelError
 
-    if "DeadKernelError" in log or "Kernel died" in log:
-        return ("its kernel died: the notebook ended its Python process, or ran past the memory "
-                f"({memory_limit_bytes() / 2**30:g} GB) or CPU-time ({cpu_limit_seconds()} s) limit")
-    if "SandboxUnavailable" in log:
-        return "the sandbox could not start"
-    errors = [line.strip() for line in log.splitlines() if "Error" in line or "error" in line]
-    return f"it could not be executed: {errors[-1][:200] if errors else 'see its log'}"
+    from course.grading.sandbox import SandboxUnavailable, cpu_limit_seconds, memory_limit_bytes
+
+    if isinstance(error, DeadKernelError):
+        return NotGraded("its kernel died: the notebook ended its Python process, or ran past the memory "
+                         f"({memory_limit_bytes() / 2**30:g} GB) or CPU-time ({cpu_limit_seconds()} s) limit")
+    if isinstance(error, SandboxUnavailable):
+        return NotGraded(f"the sandbox could not start: {error}")
+    first_line = (str(error).splitlines() or [""])[0][:200]
+    return NotGraded(f"it could not be executed: {type(error).__name__}: {first_line}")
 
 
 def run_task(task: Task) -> Result:
@@ -232,7 +215,11 @@ def run_task(task: Task) -> Result:
                                        start_new_session=True)
             try:
                 process.wait(timeout=task.timeout)
-                problem = failure_reason(log.read_text("utf-8")) if process.returncode else None
+                problem = None
+                if process.returncode:
+                    recorded = protocol.read(NotGraded, Path(scratch) / OUTCOME)
+                    problem = recorded.reason if recorded else (
+                        f"it could not be executed (exit code {process.returncode}): see its log")
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
@@ -301,10 +288,11 @@ def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, **
     import numpy as np
     from nbgrader.preprocessors import Execute
 
-    from course.lectures.expected import EXPECTED, inputs_for
+    from course.lectures import LECTURES
     from course_kernel.handover import FOLDER, INPUTS
 
-    test_cells = EXPECTED.get(assignment, {})
+    lecture = LECTURES.get(assignment)
+    test_cells = lecture.tests if lecture else {}
     rng = np.random.default_rng(secrets.randbits(64))
     (verify_dir / "inputs").mkdir(parents=True, exist_ok=True)  # also without a verifier (calibration)
 
@@ -315,7 +303,7 @@ def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, **
         def on_cell_execute(self, cell, cell_index):
             _take(workdir / FOLDER, None)  # nothing the notebook left there counts
             if grade_id(cell) in test_cells:
-                inputs = json.dumps(inputs_for(assignment, grade_id(cell), rng))
+                inputs = json.dumps(lecture.inputs(grade_id(cell), rng))
                 (verify_dir / "inputs" / f"{grade_id(cell)}.json").write_text(inputs, "utf-8")
                 _write_new(workdir / INPUTS, inputs)
 
@@ -354,7 +342,8 @@ def start_verifier(assignment: str, verify_dir: Path, sandbox: bool):
     command = [sys.executable, "-m", "course.grading.verifier", assignment, str(verify_dir)]
     if sandbox:
         command = sandbox_command(command, home, home, readonly=(verify_dir, course_package()))
-    return subprocess.Popen(command, cwd=home, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    # Its output goes to the log; its verdicts, to a file in its folder (course.protocol.Verdicts).
+    return subprocess.Popen(command, cwd=home, stdin=subprocess.PIPE, text=True)
 
 
 def apply_verdicts(nb, verdicts: dict) -> None:
@@ -370,27 +359,47 @@ def apply_verdicts(nb, verdicts: dict) -> None:
                 "error", ename="AssertionError", evalue=reason, traceback=[f"AssertionError: {reason}"]))
 
 
+# How long the verifier may take once the notebook has run (it verifies each test cell as the
+# cell ends, so about a second is usual; a model it cannot load in time is the course's problem).
+VERIFIER_TIMEOUT_S = 600
+
+
+class VerifierFailed(RuntimeError):
+    """The verifier gave no verdicts: the course's own problem, not the student's."""
+
+
 def main(argv=None) -> int:
     import nbformat
-    from jupyter_client.manager import AsyncKernelManager
 
-    from course.grading.sandbox import SandboxedKernelManager
-    from course.grading.verifier import MARKER, SOURCES
-    from course.lectures.expected import BY_HAND, EXPECTED
-    from course_kernel.profiles import KERNEL_ARGS
+    from course.lectures import LECTURES
 
     die_with_parent()
     args = argv or sys.argv[1:]
     notebook, workdir, executed = (Path(arg) for arg in args[:3])
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    lecture = LECTURES.get(workdir.name)
+    try:
+        nb = _execute(nbformat.read(notebook, as_version=4), workdir, None if "--no-verify" in args else lecture)
+    except Exception as error:
+        protocol.write(not_graded(error), executed.parent / OUTCOME)
+        raise  # its traceback goes to the log
+    nbformat.write(nb, executed)
+    return 0
+
+
+def _execute(nb, workdir: Path, lecture):
+    """`nb` executed in `workdir` and verified with `lecture`'s checks (None: not verified)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    from course.grading.sandbox import SandboxedKernelManager
+    from course.grading.verifier import SOURCES, VERDICTS
+    from course_kernel.profiles import KERNEL_ARGS
+
     sandbox = settings.read().sandbox != "off"
-    assignment = workdir.name
-    verify_dir = workdir.parent / "verify"
-    verify = assignment in EXPECTED and "--no-verify" not in args
-    nb = nbformat.read(notebook, as_version=4)
-    if verify:
-        write_sources(nb, BY_HAND.get(assignment, {}), verify_dir / SOURCES)
-    verifier = start_verifier(assignment, verify_dir, sandbox) if verify else None
+    assignment, verify_dir = workdir.name, workdir.parent / "verify"
+    if lecture is not None:
+        write_sources(nb, lecture.by_hand, verify_dir / SOURCES)
+    verifier = start_verifier(assignment, verify_dir, sandbox) if lecture is not None else None
     try:
         execute = executor(
             assignment, workdir, verify_dir, verifier,
@@ -404,19 +413,22 @@ def main(argv=None) -> int:
         nb, _ = execute.preprocess(nb, {"metadata": {"path": str(workdir)}})
         if verifier is not None:
             start = time.monotonic()
-            out, _ = verifier.communicate("\n")
-            lines = [line for line in out.splitlines() if line.startswith(MARKER)]
-            verdicts = json.loads(lines[-1][len(MARKER):]) if lines else {}
-            if "verdicts" not in verdicts:
-                raise RuntimeError(f"VerifierError: {verdicts.get('error', f'exit code {verifier.returncode}')}")
-            execute.log.info("verified in %.1f s: %s", time.monotonic() - start, verdicts["measured"])
-            apply_verdicts(nb, verdicts["verdicts"])
-            nb.metadata["course"] = {"test_accuracy": verdicts["measured"]}  # for the instructor's tools
+            try:
+                verifier.communicate("\n", timeout=VERIFIER_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                raise VerifierFailed(f"the verifier did not finish within {VERIFIER_TIMEOUT_S} s of the notebook's "
+                                     "end") from None
+            verdicts = protocol.read(Verdicts, verify_dir.parent / "verifier" / VERDICTS)
+            if verdicts is None or verdicts.error:
+                raise VerifierFailed(verdicts.error if verdicts else f"the verifier ended with exit code "
+                                     f"{verifier.returncode} and no verdicts (see the log)")
+            execute.log.info("verified in %.1f s: %s", time.monotonic() - start, verdicts.measured)
+            apply_verdicts(nb, verdicts.verdicts)
+            nb.metadata["course"] = {"test_accuracy": verdicts.measured}  # for the instructor's tools
     finally:
         if verifier is not None and verifier.poll() is None:
             verifier.kill()
-    nbformat.write(nb, executed)
-    return 0
+    return nb
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import fcntl
 import html
+import os
 import re
 import sys
 from pathlib import Path
@@ -13,9 +14,11 @@ from nbgrader.converters.base import NbGraderException
 from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, NbGraderPreprocessor, OverwriteCells
 from nbgrader.utils import is_grade, is_solution
 
+from course import protocol
 from course.data import DatasetError, ensure_fashion_mnist
 from course.grading.gradebook import gradebook_lock_path
 from course.grading.intake import grading_files
+from course.protocol import NotGraded
 
 # The lock an `nbgrader autograde` process holds from its start to its end, except while a
 # notebook executes (see GradeOneExecute): so several run at once, one writing at a time.
@@ -46,17 +49,23 @@ class DatasetReadyExporter(NotebookExporter):
             raise NbGraderException(str(error)) from None
 
 
+# Where `course grade` wants the reason a notebook was not graded (internal: set per notebook).
+OUTCOME_FILE = "COURSE_OUTCOME_FILE"
+
+
 class GradeOneExecute(NbGraderPreprocessor):
     """nbgrader's Execute step, done by course.grading.execute.run_task: on the Dask cluster whose
     scheduler COURSE_SCHEDULER names (`course.instructor.grade` sets it), or else in this process.
 
     Lets other autograde processes record their grades meanwhile (the only long step, and one that
     does not touch the gradebook). A notebook that could not be executed fails autograde with the
-    reason on a line of its own, `COURSE-NOT-GRADED: <reason>`, and nothing is recorded.
+    reason, and nothing is recorded; `course grade` gets the reason as a course.protocol.NotGraded
+    in the file COURSE_OUTCOME_FILE names.
     """
 
     def preprocess(self, nb, resources):
-        from course.grading.execute import Task, fingerprint, run_task
+        from course.grading.execute import fingerprint, run_task
+        from course.protocol import Task
         from course_kernel import settings
 
         folder = Path(resources["metadata"]["path"])
@@ -94,7 +103,9 @@ class GradeOneExecute(NbGraderPreprocessor):
             sys.stderr.write(result.log)
             problem = result.problem
         if problem:
-            print(f"COURSE-NOT-GRADED: {problem}", file=sys.stderr, flush=True)
+            if os.environ.get(OUTCOME_FILE):
+                protocol.write(NotGraded(problem), Path(os.environ[OUTCOME_FILE]))
+            self.log.error("Not graded: %s", problem)
             raise NbGraderException(problem)
         return nbformat.reads(result.notebook, as_version=4), resources
 

@@ -1,14 +1,14 @@
 """The verifier: decides every hidden test's points from what the test handed over
 (course_kernel/handover.py), in a process that never imports or runs student code.
 
-    python -m course.grading.verifier ASSIGNMENT FOLDER    # prints COURSE-VERDICTS {json}
+    python -m course.grading.verifier ASSIGNMENT FOLDER    # writes verdicts.json (course.protocol.Verdicts) here
 
 FOLDER holds `handed/<test cell>/` (the files each test cell's hand-over wrote, moved out of the
 kernel's reach as the cell ended), `inputs/<test cell>.json` (what the grader gave the cell's
 student functions) and `sources/<solution cell>.py` (the code of the cells a task says to compute
 by hand, as handed in: read as a syntax tree, never run). Models are loaded with Keras's safe mode:
 no code from the notebook is deserialised. Everything is recomputed from them and from the dataset,
-and compared with what the course expects (course/lectures/expected.py). Grading starts it with the
+and compared with what the lecture expects (course/lectures/<lecture>.py). Grading starts it with the
 notebook, in the sandbox, and writes to its stdin the name of each test cell as the cell ends: it
 verifies that cell while the notebook runs on. An empty line says the notebook has run.
 """
@@ -21,13 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
+from course import protocol
+from course.lectures import LECTURES
 from course.lectures.checks import dataset, fail
-from course.lectures.expected import EXPECTED, inputs_for
+from course.protocol import Verdicts
 from course_kernel.handover import DATA_SUFFIX, MODEL_SUFFIX, describe, use_reference
 from course_kernel.profiles import active_profile, grading_profile, use_kernel_threads
 
-MARKER = "COURSE-VERDICTS "
-SOURCES = "sources"  # the code of the cells computed by hand (course.lectures.expected.BY_HAND), as handed in
+VERDICTS = "verdicts.json"  # written in its working folder
+SOURCES = "sources"  # the code of the cells computed by hand (a Lecture's by_hand), as handed in
 
 
 class Artefacts:
@@ -95,7 +97,7 @@ class LiveArtefacts(Artefacts):
 def check_here(assignment: str, cell: str, values: dict) -> None:
     """A hidden test outside grading (the source notebook in the instructor's Jupyter): every check
     of `cell`, in the kernel, on the values themselves and on inputs drawn now."""
-    inputs = inputs_for(assignment, cell, np.random.default_rng())
+    inputs = LECTURES[assignment].inputs(cell, np.random.default_rng())
     use_reference(inputs)
     verify_cell(assignment, cell, LiveArtefacts(values, inputs))
 
@@ -104,19 +106,19 @@ def verify_cell(assignment: str, cell: str, artefacts: Artefacts, profile=None) 
     """Run the course's checks of one test cell on its artefacts; return what was measured (test
     accuracies). Raises AssertionError with the reason, in Japanese and English."""
     profile = profile or active_profile(assignment)
-    for check in EXPECTED[assignment][cell]:
+    for check in LECTURES[assignment].tests[cell]:
         check(artefacts, profile)
     return artefacts.measured
 
 
-def verify(assignment: str, folder: Path, ready=()) -> dict:
-    """{"verdicts": {test cell: None (passed) or the reason}, "measured": {...}} for every test cell
-    the course expects of `assignment`, under the grading profile: first those `ready` names as
-    they come (cells the notebook has just run), then the rest."""
+def verify(assignment: str, folder: Path, ready=()) -> Verdicts:
+    """The verdict on every test cell the course expects of `assignment`, under the grading
+    profile: first those `ready` names as they come (cells the notebook has just run), then the rest."""
     profile = grading_profile(assignment)
     verdicts, measured = {}, {}
-    for cell in itertools.chain(ready, EXPECTED[assignment]):
-        if cell not in EXPECTED[assignment] or cell in verdicts:
+    tests = LECTURES[assignment].tests
+    for cell in itertools.chain(ready, tests):
+        if cell not in tests or cell in verdicts:
             continue
         inputs_file = folder / "inputs" / f"{cell}.json"
         inputs = json.loads(inputs_file.read_text("utf-8")) if inputs_file.is_file() else {}
@@ -126,22 +128,22 @@ def verify(assignment: str, folder: Path, ready=()) -> dict:
             verdicts[cell] = None
         except AssertionError as error:
             verdicts[cell] = str(error)
-    return {"verdicts": verdicts, "measured": measured}
+    return Verdicts(verdicts, measured)
 
 
 def main(argv=None) -> int:
     use_kernel_threads()  # imports TensorFlow while the notebook runs
     dataset()
     assignment, folder = (argv or sys.argv[1:])
-    for check in (check for checks in EXPECTED[assignment].values() for check in checks):
+    for check in (check for checks in LECTURES[assignment].tests.values() for check in checks):
         getattr(check, "warm", lambda: None)()  # references computed while the notebook runs
     # One line per test cell as the notebook runs it, then an empty line when it has run.
     ready = iter(lambda: sys.stdin.readline().strip(), "")
     try:
-        report = verify(assignment, Path(folder), ready)
+        verdicts = verify(assignment, Path(folder), ready)
     except Exception as error:  # the course's own problem (a threshold not calibrated): nothing is graded
-        report = {"error": f"{type(error).__name__}: {error}"}
-    print(MARKER + json.dumps(report, ensure_ascii=False), flush=True)
+        verdicts = Verdicts(error=f"{type(error).__name__}: {error}")
+    protocol.write(verdicts, Path(VERDICTS))
     return 0
 
 

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import nbformat
 
-from course.grading.execute import Task, kernel_threads, run_task
+from course.grading.execute import kernel_threads, run_task
 from course.lectures.checks import THRESHOLDS
+from course.protocol import Task
 from course_kernel.profiles import PROFILES, profile_named
 from course_kernel.settings import carried
 

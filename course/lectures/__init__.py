@@ -1,1 +1,11 @@
-"""What each lecture expects of its notebook: checks, inputs, references and thresholds."""
+"""What each lecture expects of its notebook: one module per lecture (its test cells' checks,
+inputs and by-hand cells), the checks they are built from, references, thresholds.
+
+Adding a lecture: its notebook in source/, its module here (a `LECTURE`), a line below, and its
+thresholds (`course calibrate`); see docs/development.md.
+"""
+
+from course.lectures import cnn, mlp1, mlp2, pooling, scratch_cnn
+
+# {assignment: Lecture}
+LECTURES = {module.LECTURE.name: module.LECTURE for module in (mlp1, mlp2, cnn, pooling, scratch_cnn)}

@@ -1,4 +1,4 @@
-"""The checks course/lectures/expected.py makes of each test cell: in the verifier, on what the cell
+"""The checks each lecture (course/lectures/<lecture>.py) makes of its test cells: in the verifier, on what the cell
 handed over (a loaded model; everything else as course_kernel.handover.describe gives it), and in the
 kernel on the values themselves. Each failure says in Japanese, then English, what was expected
 and what was found.
@@ -410,7 +410,7 @@ def check_array(name: str, actual, expected: np.ndarray) -> None:
 # Cases on which a student's NumPy layer must agree with Keras's: (height, width, kernel height,
 # kernel width, stride, padding), square kernels and others. 'same' only with stride 1 and odd
 # sizes, where it pads (size - 1) / 2 zeros on either side, as the lecture shows; Keras pads
-# unevenly otherwise. The values are drawn when the notebook is graded (course.lectures.expected).
+# unevenly otherwise. The values are drawn when the notebook is graded (a Lecture's inputs).
 CONVOLUTION_CASES = [(6, 6, 3, 3, 1, "valid"), (7, 5, 3, 3, 2, "valid"), (8, 9, 2, 2, 1, "valid"),
                      (9, 7, 4, 4, 3, "valid"), (5, 8, 1, 1, 2, "valid"), (6, 6, 3, 3, 1, "same"),
                      (7, 9, 5, 5, 1, "same"), (6, 7, 2, 3, 1, "valid"), (8, 7, 3, 1, 2, "valid"),

@@ -1,0 +1,60 @@
+"""What crosses a process boundary while grading, as data: each is a dataclass that travels as JSON
+in a file (or, on Dask, as the dataclass itself), never as text printed by one process and parsed
+by another.
+
+    Task, Result   coordinator → worker → coordinator: one notebook to grade, and how it went
+    Verdicts       verifier → the process executing the notebook: each test cell's points
+    NotGraded      the executing process, or nbgrader's plugin → the coordinator: why a notebook
+                   has no grade
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+
+from course_kernel.settings import Settings
+
+
+@dataclasses.dataclass
+class Task:
+    name: str  # student/assignment, for messages
+    assignment: str  # the kernel's folder is named after it: it picks the assignment's budget
+    notebook: str  # nbformat JSON, hidden tests included
+    files: dict  # {path relative to the notebook's folder: bytes}: the submission's other files
+    settings: dict  # course_kernel.settings.CARRIED, as the coordinator has them
+    timeout: float = Settings.notebook_timeout_s  # wall seconds for the whole notebook
+    fingerprint: dict = dataclasses.field(default_factory=dict)  # the coordinator's; {} to skip the check
+    verify: bool = True  # False: no verifier (calibration runs the reference notebook, before thresholds exist)
+
+
+@dataclasses.dataclass
+class Result:
+    notebook: str | None  # executed; None when it could not be
+    problem: str | None  # why it could not be, or None
+    log: str  # the execution's own output: nbclient's, the sandbox's, TensorFlow's
+    seconds: float
+    worker: str  # the host that ran it
+
+
+@dataclasses.dataclass
+class Verdicts:
+    verdicts: dict = dataclasses.field(default_factory=dict)  # {test cell: None (passed) or the reason}
+    measured: dict = dataclasses.field(default_factory=dict)  # {model: test accuracy}
+    error: str | None = None  # the course's own problem (a threshold not calibrated): nothing is graded
+
+
+@dataclasses.dataclass
+class NotGraded:
+    reason: str  # in words for the instructor, e.g. "its kernel died: ..."
+
+
+def write(record, path: Path) -> None:
+    path.write_text(json.dumps(dataclasses.asdict(record), ensure_ascii=False), "utf-8")
+
+
+def read(kind, path: Path):
+    """The `kind` record at `path`, or None where there is none (the writer never got that far)."""
+    try:
+        return kind(**json.loads(path.read_text("utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
