@@ -223,6 +223,23 @@ def test_grading_refuses_a_student_without_a_folder(tmp_path):
     assert not (tmp_path / "gradebook.db").exists()
 
 
+def test_a_machine_error_on_a_local_cluster_is_not_blamed_on_a_scheduler(tmp_path, monkeypatch, capsys):
+    from course.instructor import grade as command
+
+    shutil.copytree(COURSE / "source" / "mlp1", tmp_path / "source" / "mlp1")
+    shutil.copy(COURSE / "nbgrader_config.py", tmp_path)
+    shutil.copytree(COURSE / "submitted" / "alice" / "mlp1", tmp_path / "submitted" / "alice" / "mlp1")
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(command, "grade_on_cluster", no_space)
+    monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+    assert command.main(["--course", str(tmp_path), "mlp1"]) == 1
+    stderr = capsys.readouterr().err
+    assert "Grading stopped: [Errno 28] No space left on device" in stderr and "scheduler" not in stderr
+
+
 # `nbgrader` as an instructor types it; OFFLINE: on a machine without Debian's dataset package
 # and without network.
 NBGRADER = """

@@ -1,7 +1,6 @@
 """nbgrader plugins of the course (registered in nbgrader_config.py)."""
 
 import fcntl
-import html
 import os
 import re
 import sys
@@ -19,6 +18,7 @@ from course.data import DatasetError, ensure_fashion_mnist
 from course.grading.gradebook import gradebook_lock_path
 from course.grading.intake import grading_files
 from course.protocol import NotGraded
+from course.templates import render
 
 # The lock an `nbgrader autograde` process holds from its start to its end, except while a
 # notebook executes (see GradeOneExecute): so several run at once, one writing at a time.
@@ -49,6 +49,7 @@ class DatasetReadyExporter(NotebookExporter):
             raise NbGraderException(str(error)) from None
 
 
+TEMPLATES = Path(__file__).with_name("templates")
 # Where `course grade` wants the reason a notebook was not graded (internal: set per notebook).
 OUTCOME_FILE = "COURSE_OUTCOME_FILE"
 
@@ -229,11 +230,7 @@ class FeedbackTable(NbGraderPreprocessor):
     its message (the checks' Japanese, then English), so a student sees at once what was lost.
     Runs after GetGrades (which puts each cell's score in its metadata) and HideHiddenTests."""
 
-    STYLE = 'style="border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top"'
-    NARROW = STYLE[:-1] + '; white-space: nowrap"'
-
     def preprocess(self, nb, resources):
-        e = html.escape
         ids = resources["nbgrader"]
         with Gradebook(ids["db_url"]) as gradebook:
             notebook = gradebook.find_submission_notebook(ids["notebook"], ids["assignment"], ids["student"])
@@ -252,16 +249,10 @@ class FeedbackTable(NbGraderPreprocessor):
                 result = "✔ 合格 / passed" if score >= points else "✘ 不合格 / failed"
                 # The checks' messages: a Japanese line, an English line, then data.
                 message = "\n".join(f"{errors[-1].ename}: {errors[-1].evalue}".splitlines()[:2]) if errors else ""
-            cells = (f"<code>{e(meta['grade_id'])}</code>", f"{score:g} / {points:g}", result,
-                     e(message).replace("\n", "<br>"))
-            # Test, points and result stay on one line; the message takes the rest.
-            styles = (self.NARROW, self.NARROW, self.NARROW, self.STYLE)
-            row = "".join(f"<td {style}>{c}</td>" for style, c in zip(styles, cells, strict=True))
-            rows.append(f"<tr>{row}</tr>")
+            rows.append({"test": meta["grade_id"], "score": score, "points": points, "result": result,
+                         "message": message})
         if rows:
             total = f"{ids['score']:g} / {ids['max_score']:g}"
-            heads = ("テスト / test", "点 / points", "結果 / result", "メッセージ / message")
-            table = ("<table><tr>" + "".join(f"<th {self.STYLE}>{h}</th>" for h in heads) + "</tr>"
-                     f"{''.join(rows)}</table>")
+            table = render(TEMPLATES, "feedback_table.html.j2", rows=rows)
             nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"## 採点結果 / Results: {total}\n\n{table}"))
         return nb, resources

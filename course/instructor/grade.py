@@ -147,10 +147,14 @@ def main(argv=None) -> int:
             print("\nInterrupted: every notebook graded so far is kept; run the same command again to "
                   "grade the rest.", file=sys.stderr)
             return 130
-        except OSError as error:  # a scheduler that cannot be reached
-            print(f"Could not reach the Dask scheduler at {args.scheduler}: {error}. Start one (`dask "
-                  "scheduler`) or grade on this machine without --scheduler; nothing graded is lost.",
-                  file=sys.stderr)
+        except OSError as error:
+            if args.scheduler:  # a scheduler that cannot be reached
+                print(f"Could not reach the Dask scheduler at {args.scheduler}: {error}. Start one (`dask "
+                      "scheduler`) or grade on this machine without --scheduler; nothing graded is lost.",
+                      file=sys.stderr)
+            else:  # this machine's own trouble: a full disk, too many open files, no free port
+                print(f"Grading stopped: {error}. Every notebook graded so far is kept; fix that and run the "
+                      "same command again.", file=sys.stderr)
             return 1
 
     for assignment in released:

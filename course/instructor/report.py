@@ -5,7 +5,6 @@ each test's pass rate with its most common failure."""
 
 import base64
 import csv
-import html
 import io
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,9 +14,11 @@ import nbformat
 
 from course.grading.gradebook import gradebook_url
 from course.grading.intake import ignored_files
+from course.templates import render
 
 REPORT = "grades.csv"
 SUMMARY = "class_summary.html"
+TEMPLATES = Path(__file__).with_name("templates")
 REPORT_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "to_grade_by_hand", "reasons"]
 
 
@@ -174,31 +175,19 @@ def _histogram(scores: list, max_score: float) -> str:
 def write_summary(course: Path, rows: list) -> dict:
     """Write class_summary.html, an assignment with submissions after another; {assignment: the
     tests the most students failed}."""
-    e = html.escape
-    parts, worst = [], {}
+    assignments, worst = [], {}
     for assignment in sorted({r.assignment for r in rows}):
         mine = [r for r in rows if r.assignment == assignment]
         graded = [r for r in mine if r.status == "graded"]
         results = pass_rates(rows, assignment)
         worst[assignment] = most_failed(results)
-        max_score = mine[0].max_score
         scores = [r.score for r in graded]
-        mean = f", mean {sum(scores) / len(scores):.1f} / {max_score:g}" if scores else ""
-        by_hand = sum(r.to_grade_by_hand > 0 for r in graded)
-        by_hand = f", {by_hand} with points to grade by hand (make grade-by-hand)" if by_hand else ""
-        parts.append(f"<h2>{e(assignment)}</h2><p>{len(graded)} graded, {len(mine) - len(graded)} not graded"
-                     f"{mean}{by_hand}. Most failed: <b>{e(', '.join(worst[assignment]) or 'none')}</b>.</p>")
-        if scores:
-            parts.append(f'<img alt="distribution of {e(assignment)} scores" '
-                         f'src="data:image/png;base64,{_histogram(scores, max_score)}">')
-        parts.append("<table><tr><th>test</th><th>passed</th><th>most common failure</th></tr>")
-        for test, passed, total, failure, times in results:
-            why = f"{e(failure)} ({times}×)" if failure else ""
-            parts.append(f"<tr><td>{e(test)}</td><td>{passed} / {total}</td><td>{why}</td></tr>")
-        parts.append("</table>")
-    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}")
-    page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Class summary</title><style>{style}</style>'
-            f"</head><body><h1>Class summary</h1>{''.join(parts)}</body></html>")
+        assignments.append({
+            "name": assignment, "graded": len(graded), "not_graded": len(mine) - len(graded),
+            "max_score": mine[0].max_score, "mean": sum(scores) / len(scores) if scores else None,
+            "by_hand": sum(r.to_grade_by_hand > 0 for r in graded), "most_failed": worst[assignment],
+            "histogram": _histogram(scores, mine[0].max_score) if scores else None, "results": results,
+        })
+    page = render(TEMPLATES, "class_summary.html.j2", assignments=assignments)
     (course / SUMMARY).write_text(page, "utf-8")
     return worst
