@@ -29,7 +29,7 @@ COURSE = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(COURSE))
 
-from course.grading.execute import environment  # noqa: E402
+from course.grading.worker import environment  # noqa: E402
 
 
 def scratch_course(course: Path, assignments: list, copies: int) -> int:

@@ -24,7 +24,7 @@ import nbformat
 COURSE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(COURSE))
 
-from course.grading.execute import environment  # noqa: E402
+from course.grading.worker import environment  # noqa: E402
 
 
 def autograde_seconds(assignment: str, student: str, profile: str) -> tuple:

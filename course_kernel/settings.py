@@ -71,3 +71,8 @@ def carried(env=None) -> dict:
 
 def carried_names() -> tuple:
     return tuple(Settings.variable(name) for name in CARRIED)
+
+
+def kernel_threads(env=None) -> int:
+    """The TensorFlow threads of each grading kernel."""
+    return read(env).kernel_threads or DEFAULT_KERNEL_THREADS

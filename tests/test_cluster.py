@@ -19,7 +19,8 @@ from test_grading import COURSE, grade
 
 from course.grading.certificates import dask_options, make_certificates, security
 from course.grading.coordinator import STATE
-from course.grading.execute import fingerprint, run_task, worker_problem
+from course.grading.execute import run_task
+from course.grading.worker import fingerprint, worker_problem
 from course.protocol import Task
 
 BIN = Path(sys.executable).parent

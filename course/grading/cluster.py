@@ -22,9 +22,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from course.grading.certificates import ROLES, make_certificates, missing, security
-from course.grading.execute import fingerprint, kernel_threads, run_task, worker_problem
+from course.grading.execute import run_task
+from course.grading.worker import fingerprint, worker_problem
 from course.protocol import Task
 from course_kernel import settings
+from course_kernel.settings import kernel_threads
 
 # How long an autograde process waits for the scheduler before it gives up on its notebook.
 CONNECT_TIMEOUT_S = 60

@@ -22,11 +22,11 @@ from tqdm import tqdm
 
 from course import protocol
 from course.grading.cluster import CONNECT_TIMEOUT_S, check_workers, grading_cluster
-from course.grading.execute import kernel_threads
 from course.grading.gradebook import gradebook_lock, gradebook_url
 from course.grading.intake import prepare_submission
 from course.grading.nbgrader_plugins import OUTCOME_FILE
 from course.protocol import NotGraded
+from course_kernel.settings import kernel_threads
 
 LOGS = "logs"
 # What was graded, and why some could not be: {assignment: {student: {"sha256", "reason"}}},
@@ -40,7 +40,7 @@ def log_path(course: Path, assignment: str, student: str) -> Path:
 
 # `python -m nbgrader`, ended with this process however this process ends (kill -9 included),
 # so that a new run never finds an old one still writing.
-NBGRADER = ("import sys; from course.grading.execute import die_with_parent; die_with_parent(); "
+NBGRADER = ("import sys; from course.grading.worker import die_with_parent; die_with_parent(); "
             "from nbgrader.apps.nbgraderapp import main; sys.argv[0] = 'nbgrader'; main()")
 
 

@@ -65,7 +65,8 @@ class GradeOneExecute(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb, resources):
-        from course.grading.execute import fingerprint, run_task
+        from course.grading.execute import run_task
+        from course.grading.worker import fingerprint
         from course.protocol import Task
         from course_kernel import settings
 

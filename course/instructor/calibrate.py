@@ -22,11 +22,11 @@ from pathlib import Path
 
 import nbformat
 
-from course.grading.execute import kernel_threads, run_task
+from course.grading.execute import run_task
 from course.lectures.checks import THRESHOLDS
 from course.protocol import Task
 from course_kernel.profiles import PROFILES, profile_named
-from course_kernel.settings import carried
+from course_kernel.settings import carried, kernel_threads
 
 
 def measure(notebook: Path, profile: str, seed: int, models: list) -> dict:

@@ -36,8 +36,8 @@ from pathlib import Path
 from course.data import DatasetError, ensure_fashion_mnist
 from course.grading.cluster import scheduler_problem
 from course.grading.coordinator import LOGS, grade_on_cluster, load_state, save_state, submissions_to_grade
-from course.grading.execute import environment, kernel_problem
 from course.grading.intake import source_grade_ids
+from course.grading.worker import environment, kernel_problem
 from course.instructor.report import REPORT, SUMMARY, class_report, print_table, write_report, write_summary
 from course_kernel import settings
 from course_kernel.profiles import grading_profile
