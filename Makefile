@@ -64,7 +64,7 @@ submissions: release
 lint: env
 	$(PYTHON) -m ruff check .
 
-# For every edit (about 2 minutes on 2 cores): lint and the tests that neither train a lecture's
+# For every edit (about a minute and a half on 2 cores): lint and the tests that neither train a lecture's
 # model nor grade with nbgrader.
 check: data lint
 	$(PYTHON) -m pytest -m "not slow"

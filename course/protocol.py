@@ -24,7 +24,9 @@ class Task:
     settings: dict  # course_kernel.settings.CARRIED, as the coordinator has them
     timeout: float = Settings.notebook_timeout_s  # wall seconds for the whole notebook
     fingerprint: dict = dataclasses.field(default_factory=dict)  # the coordinator's; {} to skip the check
-    verify: bool = True  # False: no verifier (calibration runs the reference notebook, before thresholds exist)
+    # The course's own reference solution (calibration): no verifier (its thresholds may not exist
+    # yet), and its kernel may import `course`. A student's notebook: never.
+    reference: bool = False
 
 
 @dataclasses.dataclass

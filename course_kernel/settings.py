@@ -1,4 +1,5 @@
-"""Every COURSE_* environment variable, read in this one place, with its default and meaning.
+"""Every COURSE_* setting, read in this one place, with its default and meaning (COURSE_OUTCOME_FILE,
+which `course grade` sets for its own nbgrader processes, is plumbing, not a setting).
 
 It lives beside the kernel's code because a grading kernel reads three of them (the profile, the
 seed, its threads) and may import nothing of `course`; the rest of the course reads its settings
@@ -57,8 +58,8 @@ def read(env=None) -> Settings:
             values[field.name] = kind(text) if kind else text
         except ValueError:
             what = "an integer" if kind is int else "a number"
-            raise ValueError(f"{name}={text!r} is not {what}: set it to a number like "
-                             f"{field.default or DEFAULT_KERNEL_THREADS} or unset it") from None
+            example = DEFAULT_KERNEL_THREADS if field.default is None else field.default
+            raise ValueError(f"{name}={text!r} is not {what}: set it to a number like {example} or unset it") from None
     return Settings(**values)
 
 

@@ -446,3 +446,13 @@ def test_class_summary_names_the_test_most_students_fail(graded):
         assert set(named) == {t for t, n in failures.items() if n == worst}, assignment
         assert "data:image/png;base64," in section  # the distribution of scores
         assert f"{assignment}: most failed {', '.join(named)}" in run.stdout
+
+
+def test_an_assignment_without_a_lecture_module_is_not_graded_unchecked(tmp_path):
+    """Hidden tests that hand values over need the lecture's checks: without its module nothing
+    would check them, and every notebook would pass."""
+    shutil.copytree(COURSE / "source" / "mlp1", tmp_path / "source" / "mlp9")
+    (tmp_path / "source" / "mlp9" / "mlp1.ipynb").rename(tmp_path / "source" / "mlp9" / "mlp9.ipynb")
+    run = grade(tmp_path, "mlp9")
+    assert run.returncode == 2 and "mlp9: hidden tests hand values over, but the course has no lecture" in run.stderr
+    assert not (tmp_path / "gradebook.db").exists()

@@ -85,3 +85,19 @@ def test_publish_writes_colab_badges_and_a_zip_per_assignment(tmp_path, capsys):
     assert "/blob/main/cnn/cnn.ipynb" in (tmp_path / "release" / "README.md").read_text()
     assert publish.main(["<owner>/<repo>", "--course", str(tmp_path)]) == 2
     assert "owner/name" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_calibration_measures_a_reference_notebook_in_the_sandbox(tmp_path):
+    """`course calibrate` runs the course's own solution as grading runs a notebook (sandboxed
+    kernel, capped fit) and measures its models' test accuracy with the course's function, which
+    only a reference kernel may import."""
+    from course.instructor.calibrate import measure
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import keras\nmodel = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation='softmax')])")])
+    notebook = tmp_path / "mlp1" / "mlp1.ipynb"
+    notebook.parent.mkdir()
+    nbformat.write(nb, notebook)
+    measured = measure(notebook, "smoke", 0, ["model"])
+    assert set(measured) == {"model"} and 0 <= measured["model"] <= 0.3  # untrained: about one in ten

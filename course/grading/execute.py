@@ -79,7 +79,7 @@ def run_task(task: Task) -> Result:
         threads = str(settings.kernel_threads(task.settings))
         env.update(COURSE_KERNEL_THREADS=threads, OMP_NUM_THREADS=threads)
         command = [sys.executable, "-m", "course.grading.execute", str(notebook), str(workdir), str(executed)]
-        command += [] if task.verify else ["--no-verify"]
+        command += ["--reference"] if task.reference else []
         with log.open("w", encoding="utf-8") as out:
             # Its own session: at the time limit, it and the sandboxed kernel it started go together.
             # In the scratch folder: `-m` puts the working folder first on sys.path, and a worker's
@@ -241,7 +241,8 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     lecture = LECTURES.get(workdir.name)
     try:
-        nb = _execute(nbformat.read(notebook, as_version=4), workdir, None if "--no-verify" in args else lecture)
+        nb = _execute(nbformat.read(notebook, as_version=4), workdir, None if "--reference" in args else lecture,
+                      reference="--reference" in args)
     except Exception as error:
         protocol.write(not_graded(error), executed.parent / OUTCOME)
         raise  # its traceback goes to the log
@@ -249,11 +250,12 @@ def main(argv=None) -> int:
     return 0
 
 
-def _execute(nb, workdir: Path, lecture):
-    """`nb` executed in `workdir` and verified with `lecture`'s checks (None: not verified)."""
+def _execute(nb, workdir: Path, lecture, reference: bool = False):
+    """`nb` executed in `workdir` and verified with `lecture`'s checks (None: not verified);
+    `reference`: the course's own solution, whose kernel may import `course`."""
     from jupyter_client.manager import AsyncKernelManager
 
-    from course.grading.sandbox import SandboxedKernelManager
+    from course.grading.sandbox import ReferenceKernelManager, SandboxedKernelManager
     from course.grading.verifier import SOURCES, VERDICTS
     from course_kernel.profiles import KERNEL_ARGS
 
@@ -265,7 +267,8 @@ def _execute(nb, workdir: Path, lecture):
     try:
         execute = executor(
             assignment, workdir, verify_dir, verifier,
-            kernel_manager_class=SandboxedKernelManager if sandbox else AsyncKernelManager,
+            kernel_manager_class=(ReferenceKernelManager if reference else SandboxedKernelManager) if sandbox
+            else AsyncKernelManager,
             # A training cell under the grade profile takes seconds to a minute; the lecture's full
             # epochs on a CPU take minutes. nbgrader's default 30 s would fail a correct submission.
             timeout=settings.read().cell_timeout_s,

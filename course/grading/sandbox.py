@@ -183,6 +183,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     _runtime_dir = None
     _cgroup = None
+    readonly: tuple = ()  # more folders it may read
 
     async def _async_pre_start_kernel(self, **kw):
         self._runtime_dir = Path(tempfile.mkdtemp(prefix="course-kernel-"))
@@ -194,7 +195,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         workdir = Path(kw.get("cwd") or os.getcwd()).resolve()
-        return sandbox_command(kernel_cmd, workdir, self._runtime_dir, cgroup=self._cgroup), kw
+        return sandbox_command(kernel_cmd, workdir, self._runtime_dir, readonly=self.readonly, cgroup=self._cgroup), kw
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
@@ -202,3 +203,13 @@ class SandboxedKernelManager(AsyncKernelManager):
             shutil.rmtree(self._runtime_dir, ignore_errors=True)
         if self._cgroup is not None and not restart:
             remove_cgroup(self._cgroup)
+
+
+class ReferenceKernelManager(SandboxedKernelManager):
+    """The sandbox for the course's own reference solutions (`course calibrate`), which may also
+    read the `course` package: calibration measures each model's test accuracy in the kernel with
+    the course's own function. Never for a student's notebook."""
+
+    @property
+    def readonly(self) -> tuple:
+        return (course_package(),)

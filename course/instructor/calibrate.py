@@ -40,7 +40,7 @@ def measure(notebook: Path, profile: str, seed: int, models: list) -> dict:
     assignment = notebook.parent.name
     task = Task(name=f"calibration/{assignment}", assignment=assignment, notebook=nbformat.writes(nb), files={},
                 settings=dict(carried(), COURSE_PROFILE=profile, COURSE_SEED=str(seed)), timeout=3600,
-                verify=False)
+                reference=True)
     result = run_task(task)  # exactly as grading runs a notebook
     if result.problem:
         raise RuntimeError(f"{notebook} could not run under seed {seed}: {result.problem}\n{result.log[-3000:]}")

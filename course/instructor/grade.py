@@ -39,6 +39,7 @@ from course.grading.coordinator import LOGS, grade_on_cluster, load_state, save_
 from course.grading.intake import source_grade_ids
 from course.grading.worker import environment, kernel_problem
 from course.instructor.report import REPORT, SUMMARY, class_report, print_table, write_report, write_summary
+from course.lectures import LECTURES
 from course_kernel import settings
 from course_kernel.profiles import grading_profile
 
@@ -58,6 +59,11 @@ def nbgrader(course: Path, *args: str, env: dict) -> bool:
         print(f"{tail}ERROR `nbgrader {' '.join(args)}` failed (log: {log}); grades already in "
               "gradebook.db are kept. Fix what it reports and run this command again.", file=sys.stderr)
     return done.returncode == 0
+
+
+def _hands_over(source: Path) -> bool:
+    """Whether a source assignment's hidden tests hand values over to a verifier."""
+    return any("hand_over(" in path.read_text("utf-8") for path in source.glob("*.ipynb"))
 
 
 def main(argv=None) -> int:
@@ -103,6 +109,12 @@ def main(argv=None) -> int:
     unknown = [a for a in assignments if not (course / "source" / a).is_dir()]
     if unknown:
         print(f"No such assignment in {course / 'source'}: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    unchecked = [a for a in assignments if a not in LECTURES and _hands_over(course / "source" / a)]
+    if unchecked:
+        print(f"{', '.join(unchecked)}: hidden tests hand values over, but the course has no lecture module to check "
+              f"them (course/lectures/<name>.py, registered in course/lectures/__init__.py; see "
+              "docs/development.md, Adding a lecture). Nothing was graded.", file=sys.stderr)
         return 2
     absent = [s for s in args.students or [] if not (course / "submitted" / s).is_dir()]
     if absent:
