@@ -6,7 +6,7 @@ COURSE := $(VENV)/bin/course
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: env data demo collect grade grade-by-hand export-grades publish release submissions check test lint calibrate benchmark clean certificates
+.PHONY: env data demo collect grade grade-by-hand export-grades publish release submissions similarity check test lint calibrate benchmark clean certificates
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -72,6 +72,10 @@ check: data lint
 # Everything (about 30 minutes on 2 cores): what CI runs.
 test: data lint
 	$(PYTHON) -m pytest
+
+# Who copied whom: similarity.html and similarity.csv beside grades.csv (before or after grading).
+similarity: env
+	$(COURSE) similarity $(ASSIGNMENTS)
 
 # make calibrate ASSIGNMENT=mlp1 PROFILE=grade
 calibrate: data

@@ -8,6 +8,7 @@
     course publish OWNER/REPO    # Colab badges and zips of release/
     course calibrate mlp1        # thresholds from the reference solutions
     course certificates DIR      # TLS certificates for grading on several machines
+    course similarity            # who copied whom: similarity.html beside grades.csv
     course demo-class            # rewrite submitted/ with the demo class
 
 `course COMMAND --help` gives each command's options.
@@ -26,6 +27,7 @@ COMMANDS = {
     "publish": ("course.instructor.publish", "Colab badges and an LMS zip for each assignment of release/"),
     "calibrate": ("course.instructor.calibrate", "set an assignment's thresholds from its reference solutions"),
     "certificates": ("course.grading.certificates", "make TLS certificates for grading on several machines"),
+    "similarity": ("course.instructor.similarity", "a report of the notebooks that share work (who copied whom)"),
     "demo-class": ("course.instructor.demo", "rewrite submitted/ with the demo class's notebooks"),
 }
 

@@ -188,6 +188,7 @@ def write_summary(course: Path, rows: list) -> dict:
             "by_hand": sum(r.to_grade_by_hand > 0 for r in graded), "most_failed": worst[assignment],
             "histogram": _histogram(scores, mine[0].max_score) if scores else None, "results": results,
         })
-    page = render(TEMPLATES, "class_summary.html.j2", assignments=assignments)
+    similarity = "similarity.html" if (course / "similarity.html").exists() else None
+    page = render(TEMPLATES, "class_summary.html.j2", assignments=assignments, similarity=similarity)
     (course / SUMMARY).write_text(page, "utf-8")
     return worst

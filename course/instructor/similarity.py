@@ -1,0 +1,313 @@
+"""Who copied whom: a similarity report of the notebooks as handed in (before or after grading).
+
+    course similarity                 # every assignment with submissions
+    course similarity cnn pooling     # these only
+
+Writes similarity.csv and similarity.html beside grades.csv. Per assignment and per task (each
+solution cell, by its grade id) it compares only what the student wrote: the released notebook's
+code in the same cell is starter code and never counts, and neither does what most of the class
+writes alike (a lecture's model, written as the slides write it). Three kinds of evidence:
+
+- code: winnowed fingerprints of the cell's tokens (copydetect's tokenizer and winnowing), names
+  and comments ignored, so renamed variables, new comments and moved lines still match;
+- text: character 5-grams of the written answers (Japanese has no word boundaries);
+- outputs: the same training logs, printed values or figures in two notebooks. Two runs of a
+  `fit` in Colab never print the same losses: shared outputs mean one executed notebook was
+  handed in twice, whatever the code says.
+
+A score is evidence for a person to read, never a verdict: nothing here changes a grade.
+Pairs are found through an index of fingerprints, not by comparing every two students.
+"""
+
+import argparse
+import base64
+import csv
+import hashlib
+import io
+import itertools
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from course.grading.intake import normalised_name
+from course.templates import render
+
+CSV = "similarity.csv"
+HTML = "similarity.html"
+TEMPLATES = Path(__file__).with_name("templates")
+K, WINDOW = 12, 4  # code: k-grams of 12 filtered characters, one fingerprint per 4 (a filtered line is ~12)
+TEXT_N = 5  # written answers: character 5-grams
+# A number printed with 4 or more decimals (a loss, an accuracy): a run's own, unlike shapes or counts.
+RUN_NUMBER = re.compile(r"\d\.\d{4,}")
+SHOWN_TASK_SCORE = 0.3  # a pair's page shows side by side the tasks it shares at least this much of
+CLUSTER_SCORE = 0.8  # students whose task scores reach this form a group when three or more are linked
+
+
+@dataclass
+class Work:
+    """What one student wrote in one assignment's notebook."""
+
+    student: str
+    code: dict = field(default_factory=dict)  # {task: the code they wrote, starter lines removed}
+    text: dict = field(default_factory=dict)  # {task: their written answer}
+    outputs: set = field(default_factory=set)  # digests of their run's own outputs
+    shown: dict = field(default_factory=dict)  # {digest: what the output was, for the report}
+
+
+@dataclass
+class Pair:
+    assignment: str
+    students: tuple
+    score: float  # the highest of the task scores, 0 to 1
+    tasks: dict  # {task: (kind, score)}
+    outputs: list  # the run's own outputs both notebooks hold
+
+
+def _grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def _is_solution(cell) -> bool:
+    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
+
+
+def starter(release: Path) -> dict:
+    """{task: the lines the released notebook gives in that solution cell}."""
+    nb = nbformat.read(release, as_version=4)
+    return {_grade_id(c): {line.strip() for line in c.source.splitlines() if line.strip()}
+            for c in nb.cells if _is_solution(c)}
+
+
+def read_work(student: str, notebook: Path, given: dict) -> Work:
+    nb = nbformat.read(notebook, as_version=4)
+    work = Work(student)
+    for cell in nb.cells:
+        task = _grade_id(cell)
+        if task in given:
+            lines = [line for line in cell.source.splitlines() if line.strip() and line.strip() not in given[task]]
+            if cell.cell_type == "code":
+                work.code[task] = "\n".join(lines)
+            else:
+                work.text[task] = "\n".join(lines)
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                for digest, shown in _own_outputs(output):
+                    work.outputs.add(digest)
+                    work.shown[digest] = shown
+    return work
+
+
+def _own_outputs(output):
+    """(digest, what to show) of each part of an output that only this run could have printed: a
+    line with a run's own numbers, or a figure."""
+    if output.get("output_type") == "stream" or "text/plain" in output.get("data", {}):
+        text = output.get("text") or output["data"]["text/plain"]
+        for line in (text if isinstance(text, str) else "".join(text)).splitlines():
+            if len(RUN_NUMBER.findall(line)) >= 1:
+                yield hashlib.sha256(line.strip().encode()).hexdigest(), line.strip()
+    png = output.get("data", {}).get("image/png")
+    if png:
+        yield hashlib.sha256(png.encode()).hexdigest(), "a figure (the same image, byte for byte)"
+
+
+def code_fingerprints(code: str) -> set:
+    from copydetect.utils import filter_code, get_document_fingerprints
+
+    filtered, _ = filter_code(code, "cell.py")
+    if len(filtered) < K:
+        return set()
+    hashes, _ = get_document_fingerprints(filtered, K, WINDOW)
+    return {int(h) for h in hashes}
+
+
+def text_fingerprints(text: str) -> set:
+    compact = re.sub(r"[\s、。，．,.「」（）()：:・]+", "", text)
+    return {compact[i:i + TEXT_N] for i in range(len(compact) - TEXT_N + 1)}
+
+
+def _common_limit(students: int) -> int:
+    """A fingerprint more students than this share is the class's common code, not evidence."""
+    return max(3, students // 5)
+
+
+def _scores(prints: dict) -> dict:
+    """{(a, b): overlap} for every pair sharing fingerprints, from {student: set}, through an index
+    (fingerprint → students); the class's common fingerprints are left out first."""
+    index = defaultdict(list)
+    for student, found in prints.items():
+        for fingerprint in found:
+            index[fingerprint].append(student)
+    limit = _common_limit(len(prints))
+    common = {f for f, holders in index.items() if len(holders) > limit}
+    own = {s: found - common for s, found in prints.items()}
+    shared = defaultdict(int)
+    for fingerprint, holders in index.items():
+        if fingerprint not in common:
+            for pair in itertools.combinations(sorted(holders), 2):
+                shared[pair] += 1
+    return {pair: n / max(1, min(len(own[pair[0]]), len(own[pair[1]]))) for pair, n in shared.items()}
+
+
+def compare(assignment: str, works: list) -> list:
+    """The pairs of `works` (one assignment's) with any evidence, highest score first."""
+    tasks = defaultdict(dict)  # {(a, b): {task: (kind, score)}}
+    kinds = ({t for w in works for t in w.code}, "code", lambda w, t: code_fingerprints(w.code.get(t, ""))), \
+        ({t for w in works for t in w.text}, "text", lambda w, t: text_fingerprints(w.text.get(t, "")))
+    for names, kind, fingerprints in kinds:
+        for task in sorted(names):
+            for pair, score in _scores({w.student: fingerprints(w, task) for w in works}).items():
+                tasks[pair][task] = (kind, round(score, 3))
+    outputs = _scores({w.student: w.outputs for w in works})
+    shown = {d: s for w in works for d, s in w.shown.items()}
+    by_student = {w.student: w for w in works}
+    pairs = []
+    for pair in set(tasks) | set(outputs):
+        same = by_student[pair[0]].outputs & by_student[pair[1]].outputs
+        evidence = dict(tasks.get(pair, {}))
+        if pair in outputs:
+            evidence["outputs"] = ("outputs", round(outputs[pair], 3))
+        score = max(s for _, s in evidence.values())
+        pairs.append(Pair(assignment, pair, score, evidence, sorted(shown[d] for d in same)[:5]))
+    return sorted(pairs, key=lambda p: (-p.score, p.students))
+
+
+def clusters(pairs: list) -> list:
+    """Groups of three or more students linked, task by task, by scores of at least CLUSTER_SCORE:
+    [(assignment, task, [students])]."""
+    found = []
+    links = defaultdict(lambda: defaultdict(set))  # {(assignment, task): {student: linked students}}
+    for p in pairs:
+        for task, (_, score) in p.tasks.items():
+            if score >= CLUSTER_SCORE:
+                a, b = p.students
+                links[p.assignment, task][a].add(b)
+                links[p.assignment, task][b].add(a)
+    for (assignment, task), graph in sorted(links.items()):
+        seen = set()
+        for start in sorted(graph):
+            if start in seen:
+                continue
+            group, todo = set(), [start]
+            while todo:
+                student = todo.pop()
+                if student not in group:
+                    group.add(student)
+                    todo.extend(graph[student] - group)
+            seen |= group
+            if len(group) >= 3:
+                found.append((assignment, task, sorted(group)))
+    return found
+
+
+def marked(kind: str, mine: str, theirs: str) -> list:
+    """[(a line or sentence of `mine`, whether `theirs` holds it too)], names and spacing aside."""
+    if kind == "text":
+        pieces = [s for s in re.split(r"(?<=[。．.])", mine) if s.strip()]
+        other = text_fingerprints(theirs)
+        return [(s, len(text_fingerprints(s) & other) >= max(1, len(text_fingerprints(s)) // 2)) for s in pieces]
+    from copydetect.utils import filter_code
+
+    def shape(line):
+        return filter_code(line.strip(), "line.py")[0]
+
+    other = {shape(line) for line in theirs.splitlines() if line.strip()}
+    return [(line, bool(line.strip()) and len(shape(line)) > 3 and shape(line) in other) for line in mine.splitlines()]
+
+
+def submissions(course: Path, assignment: str) -> list:
+    """[(student, notebook)] handed in for `assignment` (a Colab download's name is understood)."""
+    found = []
+    for folder in sorted(p for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir()):
+        notebooks = [p for p in folder.iterdir() if normalised_name(p.name) == f"{assignment}.ipynb"]
+        if len(notebooks) == 1:
+            found.append((folder.parent.name, notebooks[0]))
+    return found
+
+
+def _histogram(scores: list) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5, 2.2))
+    axes = figure.subplots()
+    axes.hist(scores, bins=[i / 20 for i in range(21)], color="#4878a8", rwidth=0.9)
+    axes.set_xlabel("pair score")
+    axes.set_ylabel("pairs")
+    axes.set_yscale("log")
+    figure.tight_layout()
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=100)
+    return base64.b64encode(png.getvalue()).decode()
+
+
+def report(course: Path, assignments: list) -> tuple:
+    """Compare every assignment's submissions; write similarity.csv and similarity.html.
+    (pairs, clusters)."""
+    pairs, sections = [], []
+    works_by_assignment = {}
+    for assignment in assignments:
+        release = course / "release" / assignment / f"{assignment}.ipynb"
+        given = starter(release)
+        works = [read_work(student, path, given) for student, path in submissions(course, assignment)]
+        found = compare(assignment, works)
+        pairs += found
+        works_by_assignment[assignment] = {w.student: w for w in works}
+        sections.append({"name": assignment, "students": len(works), "pairs": len(found),
+                         "histogram": _histogram([p.score for p in found]) if found else None})
+    groups = clusters(pairs)
+    with open(course / CSV, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["assignment", "student_a", "student_b", "score", "evidence"])
+        for p in pairs:
+            evidence = "; ".join(f"{task} {kind} {score:g}" if task != kind else f"{kind} {score:g}"
+                                 for task, (kind, score) in sorted(p.tasks.items()))
+            writer.writerow([p.assignment, *p.students, f"{p.score:g}", evidence])
+    shown = [p for p in pairs if p.score >= 0.5][:100]
+    details = []
+    for p in shown:
+        a, b = (works_by_assignment[p.assignment][s] for s in p.students)
+        sides = []
+        for task, (kind, score) in sorted(p.tasks.items(), key=lambda t: -t[1][1]):
+            if kind != "outputs" and score >= SHOWN_TASK_SCORE:
+                mine, theirs = (getattr(w, kind).get(task, "") for w in (a, b))
+                sides.append({"task": task, "kind": kind, "score": score, "left": marked(kind, mine, theirs),
+                              "right": marked(kind, theirs, mine)})
+        details.append({"pair": p, "tasks": sides})
+    (course / HTML).write_text(render(TEMPLATES, "similarity.html.j2", sections=sections, pairs=pairs[:200],
+                                      details=details, clusters=groups), "utf-8")
+    return pairs, groups
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("assignments", nargs="*", help="assignment ids (default: every one with submissions)")
+    parser.add_argument("--course", type=Path, default=Path.cwd(), help="the course directory (default: here)")
+    args = parser.parse_args(argv)
+    course = args.course.resolve()
+    released = sorted(p.name for p in (course / "release").iterdir() if p.is_dir()) if (course / "release").is_dir() \
+        else []
+    assignments = args.assignments or [a for a in released if any((course / "submitted").glob(f"*/{a}"))]
+    missing = [a for a in assignments if a not in released]
+    if missing or not assignments:
+        print(f"No released notebook for {', '.join(missing) or 'any assignment'} in {course / 'release'}: run "
+              "`make release` (the released notebook says which code is starter code).", file=sys.stderr)
+        return 2
+    pairs, groups = report(course, assignments)
+    for p in pairs[:10]:
+        kinds = sorted({kind for kind, _ in p.tasks.values()})
+        print(f"{p.assignment:<12} {p.students[0]:<12} {p.students[1]:<12} {p.score:.2f}  {', '.join(kinds)}")
+    for assignment, task, students in groups:
+        print(f"group in {assignment}/{task}: {', '.join(students)}")
+    print(f"\n{len(pairs)} pairs with shared work: {course / HTML}, {course / CSV}. A score is evidence to read, "
+          "not a verdict.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
