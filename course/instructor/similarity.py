@@ -254,7 +254,13 @@ def report(course: Path, assignments: list) -> tuple:
     for assignment in assignments:
         release = course / "release" / assignment / f"{assignment}.ipynb"
         given = starter(release)
-        works = [read_work(student, path, given) for student, path in submissions(course, assignment)]
+        works = []
+        for student, path in submissions(course, assignment):
+            try:
+                works.append(read_work(student, path, given))
+            except Exception as error:  # what `course grade` reports as not gradable; compared with no one here
+                print(f"WARNING {student}/{assignment} not compared: {path.name} is not a readable notebook "
+                      f"({type(error).__name__})", file=sys.stderr)
         found = compare(assignment, works)
         pairs += found
         works_by_assignment[assignment] = {w.student: w for w in works}
