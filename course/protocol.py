@@ -3,7 +3,8 @@ in a file (or, on Dask, as the dataclass itself), never as text printed by one p
 by another.
 
     Task, Result   coordinator → worker → coordinator: one notebook to grade, and how it went
-    Verdicts       verifier → the process executing the notebook: each test cell's points
+    Verdicts       verifier → the process executing the notebook: each test cell's points, and
+                   why a cell failed as a Message (Japanese and English, never split from one text)
     NotGraded      the executing process, or nbgrader's plugin → the coordinator: why a notebook
                    has no grade
 """
@@ -39,8 +40,27 @@ class Result:
 
 
 @dataclasses.dataclass
+class Message:
+    """Why a check failed, in the two languages a test's message has."""
+
+    ja: str
+    en: str
+
+    def __str__(self) -> str:  # as students see it in the notebook: Japanese, then English
+        return f"{self.ja}\n{self.en}"
+
+
+class CheckFailed(AssertionError):
+    """A check's failure, carrying its Message."""
+
+    def __init__(self, message: Message):
+        super().__init__(str(message))
+        self.message = message
+
+
+@dataclasses.dataclass
 class Verdicts:
-    verdicts: dict = dataclasses.field(default_factory=dict)  # {test cell: None (passed) or the reason}
+    verdicts: dict = dataclasses.field(default_factory=dict)  # {test cell: None (passed) or a Message as a dict}
     measured: dict = dataclasses.field(default_factory=dict)  # {model: test accuracy}
     error: str | None = None  # the course's own problem (a threshold not calibrated): nothing is graded
 

@@ -24,16 +24,45 @@ from course.grading.worker import fingerprint, worker_problem
 from course.protocol import Task
 
 BIN = Path(sys.executable).parent
-# mlp1 scores of the demo class (see test_grading.EXPECTED_LOST).
-SCORES = {"alice": "10", "bob": "5", "chris": "7", "dana": "6"}
+# A one-task assignment: what these tests check is the cluster, not a lecture's notebook, so its
+# notebook trains nothing; it sleeps long enough to be caught running.
+TINY = "tiny"
+ANSWERS = {"alice": 42, "bob": 41, "chris": 42, "dana": 41}
+SCORES = {student: "2" if answer == 42 else "0" for student, answer in ANSWERS.items()}
+
+
+def tiny_source() -> nbformat.NotebookNode:
+    def cell(source, **nbgrader):
+        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {
+            "grade": False, "locked": False, "schema_version": 3, "solution": False, "task": False, **nbgrader}})
+
+    return nbformat.v4.new_notebook(cells=[
+        cell("### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION", grade_id="answer", solution=True),
+        cell("import time\ntime.sleep(8)", grade_id="wait", locked=True),
+        cell("assert answer == 42", grade_id="test_answer", grade=True, locked=True, points=2),
+    ])
 
 
 def scratch_course(path: Path, students) -> Path:
-    shutil.copytree(COURSE / "source", path / "source")
+    """A course of the tiny assignment, released, with these students' notebooks handed in."""
+    (path / "source" / TINY).mkdir(parents=True)
+    nbformat.write(tiny_source(), path / "source" / TINY / f"{TINY}.ipynb")
     shutil.copy(COURSE / "nbgrader_config.py", path)
+    # nbgrader starts alembic from PATH: this Python's bin/ first.
+    env = dict(os.environ, PATH=os.pathsep.join([str(BIN), os.environ["PATH"]]))
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", TINY, "--force"], cwd=path, env=env,
+                   check=True, capture_output=True)
     for student in students:
-        shutil.copytree(COURSE / "submitted" / student / "mlp1", path / "submitted" / student / "mlp1")
+        submitted(path, student, ANSWERS[student])
     return path
+
+
+def submitted(course: Path, student: str, answer: int) -> None:
+    nb = nbformat.read(course / "release" / TINY / f"{TINY}.ipynb", as_version=4)
+    nb.cells[0].source = f"answer = {answer}"
+    path = course / "submitted" / student / TINY / f"{TINY}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
 
 
 def report(course: Path) -> dict:
@@ -118,13 +147,13 @@ def test_grading_on_a_tls_dask_cluster_started_by_hand(tmp_path):
         # A worker without the course's certificates: the scheduler does not let it in.
         stranger = start([*worker, "--name", "stranger"], cwd=tmp_path)
         processes.append(stranger)
-        run = grade(course, "mlp1", "--scheduler", address, "--certificates", str(certificates))
+        run = grade(course, TINY, "--scheduler", address, "--certificates", str(certificates))
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         assert "WORKER REFUSED" in run.stderr and "bwrap and prlimit not found" in run.stderr
         assert "2 notebooks to grade on 2 Dask workers" in run.stdout
         assert report(course) == {s: SCORES[s] for s in ("alice", "chris")}
         # What the task needed travelled with it: the notebooks ran in the workers' scratch folders.
-        assert "executed on" in (course / "logs" / "alice" / "mlp1.log").read_text()
+        assert "executed on" in (course / "logs" / "alice" / f"{TINY}.log").read_text()
         stop(stranger)
         assert "stranger" not in json.dumps(scheduler_info(address, certificates))
     finally:
@@ -140,12 +169,13 @@ def scheduler_info(address: str, certificates: Path) -> dict:
 
 def test_a_plain_tcp_scheduler_is_refused_and_nothing_is_graded(tmp_path):
     course = scratch_course(tmp_path, ["alice"])
-    run = grade(course, "mlp1", "--scheduler", "tcp://127.0.0.1:8786")
+    run = grade(course, TINY, "--scheduler", "tcp://127.0.0.1:8786")
     assert run.returncode == 1 and "course certificates" in run.stderr and "--trusted-network" in run.stderr
-    assert not (course / "release").exists() and not (course / "gradebook.db").exists()
-    run = grade(course, "mlp1", "--scheduler", "tls://127.0.0.1:8786")
+    nothing_graded = [course / name for name in ("autograded", "grades.csv", STATE)]
+    assert not any(path.exists() for path in nothing_graded)
+    run = grade(course, TINY, "--scheduler", "tls://127.0.0.1:8786")
     assert run.returncode == 1 and "--certificates DIR" in run.stderr
-    assert not (course / "release").exists()
+    assert not any(path.exists() for path in nothing_graded)
 
 
 def executing_notebook(coordinator) -> psutil.Process:
@@ -163,7 +193,7 @@ def executing_notebook(coordinator) -> psutil.Process:
 @pytest.mark.slow
 def test_a_worker_killed_mid_notebook_is_replaced_and_its_notebook_graded_once(tmp_path):
     course = scratch_course(tmp_path, ["alice"])
-    coordinator = start([sys.executable, "-m", "course", "grade", "mlp1", "--workers", "1"], cwd=course)
+    coordinator = start([sys.executable, "-m", "course", "grade", TINY, "--workers", "1"], cwd=course)
     try:
         executing = executing_notebook(coordinator)
         time.sleep(5)  # its kernel is training
@@ -175,18 +205,18 @@ def test_a_worker_killed_mid_notebook_is_replaced_and_its_notebook_graded_once(t
     finally:
         stop(coordinator)
     assert coordinator.returncode == 0, output[-3000:]
-    assert output.count("graded alice/mlp1: 10/10") == 1, output[-3000:]
-    assert report(course) == {"alice": "10"}
+    assert output.count("graded alice/tiny: 2/2") == 1, output[-3000:]
+    assert report(course) == {"alice": "2"}
 
 
 @pytest.mark.slow
 def test_a_coordinator_killed_mid_run_loses_nothing_and_grades_each_notebook_once(tmp_path):
     course = scratch_course(tmp_path, SCORES)
-    coordinator = start([sys.executable, "-m", "course", "grade", "mlp1", "--workers", "2"], cwd=course)
+    coordinator = start([sys.executable, "-m", "course", "grade", TINY, "--workers", "2"], cwd=course)
     try:
         def graded():
             state = json.loads((course / STATE).read_text()) if (course / STATE).exists() else {}
-            return set(state.get("mlp1", {}))
+            return set(state.get(TINY, {}))
 
         before = wait_for(graded, what="a first graded notebook")
         coordinator.kill()  # kill -9: no clean-up of its own
@@ -196,7 +226,7 @@ def test_a_coordinator_killed_mid_run_loses_nothing_and_grades_each_notebook_onc
     finally:
         stop(coordinator)
     assert len(before) < len(SCORES)
-    run = grade(course, "mlp1")
+    run = grade(course, TINY)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     again = {line.split()[1].split("/")[0] for line in run.stdout.splitlines() if line.startswith("graded ")}
     assert again == set(SCORES) - before
@@ -206,15 +236,14 @@ def test_a_coordinator_killed_mid_run_loses_nothing_and_grades_each_notebook_onc
 @pytest.mark.slow
 def test_a_notebook_handed_in_again_while_it_is_graded_is_graded_anew(tmp_path):
     course = scratch_course(tmp_path, ["alice"])
-    notebook = course / "submitted" / "alice" / "mlp1" / "mlp1.ipynb"
-    coordinator = start([sys.executable, "-m", "course", "grade", "mlp1"], cwd=course)
+    coordinator = start([sys.executable, "-m", "course", "grade", TINY], cwd=course)
     try:
         executing_notebook(coordinator)
-        shutil.copy(COURSE / "submitted" / "chris" / "mlp1" / "mlp1.ipynb", notebook)  # chris's mistake
+        submitted(course, "alice", 41)  # a wrong answer, handed in while the first is graded
         output, _ = coordinator.communicate(timeout=600)
     finally:
         stop(coordinator)
-    assert coordinator.returncode == 1 and "NOT GRADED alice/mlp1: handed in again" in output, output[-3000:]
-    assert "alice" not in json.loads((course / STATE).read_text())["mlp1"]
-    run = grade(course, "mlp1")
-    assert run.returncode == 0 and report(course) == {"alice": "7"}, run.stdout[-3000:] + run.stderr[-3000:]
+    assert coordinator.returncode == 1 and "NOT GRADED alice/tiny: handed in again" in output, output[-3000:]
+    assert "alice" not in json.loads((course / STATE).read_text())[TINY]
+    run = grade(course, TINY)
+    assert run.returncode == 0 and report(course) == {"alice": "0"}, run.stdout[-3000:] + run.stderr[-3000:]

@@ -40,7 +40,7 @@ def probe(name, action):
 probe("read gradebook", lambda: (course / "gradebook.db").read_bytes())
 probe("read the hidden tests", lambda: (pathlib.Path.cwd() / "mlp1.ipynb").read_bytes())
 probe("read source", lambda: (course / "source" / "mlp1" / "mlp1.ipynb").read_bytes())
-probe("read another student", lambda: (course / "submitted" / "alice" / "mlp1" / "mlp1.ipynb").read_bytes())
+probe("read another student", lambda: (course / "submitted" / "zoe" / "mlp1" / "mlp1.ipynb").read_bytes())
 probe("write the course", lambda: (course / "hacked.txt").write_text("x"))
 probe("write home", lambda: (pathlib.Path.home() / "hacked.txt").write_text("x"))
 probe("overwrite the dataset", lambda: next(pathlib.Path.home().glob(".keras/datasets/*/*.gz")).write_bytes(b""))
@@ -212,7 +212,6 @@ def forged(*edits):
 MLP2 = nbformat.read(COURSE / "submitted" / "alice" / "mlp2" / "mlp2.ipynb", as_version=4)
 # student: (what they hand in as mlp1.ipynb, expected score out of 10, words the reason must contain)
 CLASS = {
-    "alice": (reference(), 10, None),
     "invalid": (b'{"cells": [', 0, "invalid JSON"),
     "empty": (b"", 0, "empty file"),
     "nbformat3": (b'{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []}', 0, "nbformat 3"),
@@ -223,10 +222,12 @@ CLASS = {
     "hog": (with_code("model", "hog = bytearray(64 * 2**30)"), 3, "MemoryError"),
     "dawdler": (edited(slow_cells), 0, f"more than {NOTEBOOK_TIMEOUT} s"),
     "deleter": (edited(delete("test_model")), 10, None),
-    "duplicator": (edited(duplicate_model_cells), 10, None),
-    "retyper": (edited(retype_test), 10, None),
+    # Test cells copied, and one turned into a markdown cell: each is restored.
+    "tamperer": (edited(duplicate_model_cells, retype_test), 10, None),
     "faker": (edited(set_source("training", FAKE_TRAINING)), 6, "test_history -2"),
-    "snoop": (with_code("preprocessing", SNOOP), 10, None),
+    # Probes the sandbox from its notebook, and hands in files that would shadow the course's modules.
+    "snoop": (with_code("preprocessing", SNOOP), 10,
+              "ignored course/, course_kernel/, notes.txt (only mlp1.ipynb is graded)"),
     # Forgers (the issue's list) lose exactly the points of what they fake.
     "patcher": (forged((None, PATCH_CHECKS), ("model", SIGMOID)), 7, "test_model -3 (AssertionError: Layer 2"),
     "zeroer": (forged(("training", ("=", FIT + ZERO_WEIGHTS)), ("evaluation", ("=", SCORE))), 8, "test_accuracy -2"),
@@ -242,11 +243,11 @@ CLASS = {
 
 CLASS.update({
     # Colab's and browsers' downloads: renamed when there is one, not chosen between when there are two.
+    # zoe's is the reference solution: the class's control.
     "zoe": (None, 10, None),
     "yuki": (None, 0, "2 candidate notebooks (mlp1 (1).ipynb, mlp1.ipynb): keep the one to grade"),
     "bomber": (with_code("evaluation", FORK_BOMB), 8, "test_accuracy -2"),
     "filler": (with_code("evaluation", DISK_FILLER), 8, "test_accuracy -2"),
-    "shadow": (reference(), 10, "ignored course/, course_kernel/, notes.txt (only mlp1.ipynb is graded)"),
 })
 
 DOWNLOADS = {"zoe": ["Copy of mlp1.ipynb"], "yuki": ["mlp1.ipynb", "mlp1 (1).ipynb"]}
@@ -318,7 +319,7 @@ def hostile_class(tmp_path_factory):
             submission = with_code("preprocessing", SNOOP.replace("COURSE_PATH", str(course)))
         write(course / "submitted" / student / "mlp1" / "mlp1.ipynb", submission)
     for name, text in SHADOW_FILES.items():
-        write(course / "submitted" / "shadow" / "mlp1" / name, text.encode())
+        write(course / "submitted" / "snoop" / "mlp1" / name, text.encode())
     for student, names in DOWNLOADS.items():
         (course / "submitted" / student / "mlp1" / "mlp1.ipynb").unlink()
         for name in names:
@@ -386,7 +387,7 @@ def test_failures_are_remembered_not_retried(hostile_class):
     assert {s for s, graded in state.items() if graded["reason"]} == {
         "invalid", "empty", "nbformat3", "mixup", "exiter", "dawdler", "yuki"}
     report = (course / "grades.csv").read_bytes()
-    run = grade(course, "mlp1", *sorted({a for a, _ in BY_HAND_FORGERS}))  # nothing changed: nothing runs again
+    run = grade(course, "mlp1")  # nothing changed: nothing runs again, and the report stays as it was
     assert run.returncode == 1
     assert not re.search(r"^graded ", run.stdout, re.M)
     assert (course / "grades.csv").read_bytes() == report

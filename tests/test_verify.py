@@ -63,9 +63,9 @@ def test_missing_replaced_and_unsafe_hand_overs_fail_with_their_reason(tmp_path,
     handed(tmp_path, "test_model", model=mlp())
     verdicts = verify("mlp1", tmp_path).verdicts
     assert verdicts["test_model"] is None
-    assert "x_train was not handed over for grading" in verdicts["test_preprocessing"]
+    assert "x_train was not handed over for grading" in verdicts["test_preprocessing"]["en"]
     (tmp_path / "handed" / "test_model" / "model.keras").write_bytes(b"PK not a model")
-    assert "cannot be loaded as a Keras model" in verify("mlp1", tmp_path).verdicts["test_model"]
+    assert "cannot be loaded as a Keras model" in verify("mlp1", tmp_path).verdicts["test_model"]["en"]
     # Code in a model (a Lambda layer) is never deserialised: Keras's safe mode refuses it.
     lambda_model = keras.Sequential([keras.Input((784,)), keras.layers.Lambda(lambda x: x * 0),
                                      keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)])
@@ -79,9 +79,11 @@ def test_a_cell_the_verifier_fails_gets_its_reason_as_an_error_unless_it_failed_
     failed = nbformat.v4.new_code_cell("hand_over(...)", metadata={"nbgrader": {"grade_id": "test_history"}})
     failed.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="its own", traceback=[])]
     nb = nbformat.v4.new_notebook(cells=[passed, failed])
-    apply_verdicts(nb, {"test_model": "2 番目の層…\nLayer 2 differs", "test_history": "the verifier's"})
+    layer = {"ja": "2 番目の層…", "en": "Layer 2 differs"}
+    added = apply_verdicts(nb, {"test_model": layer, "test_history": {"ja": "検証器の", "en": "the verifier's"}})
     assert [o.evalue for o in passed.outputs] == ["2 番目の層…\nLayer 2 differs"]
     assert [o.evalue for o in failed.outputs] == ["its own"]
+    assert added == {"test_model": layer}  # what the report reads, in both languages
 
 
 def test_every_test_cell_of_every_source_notebook_hands_over_what_the_course_expects():

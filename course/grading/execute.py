@@ -12,7 +12,7 @@ and the result travels back, so a worker shares no disk with the coordinator. A 
 not grade as the coordinator does (another Python, TensorFlow or course package; no sandbox; no
 dataset) refuses the task with its reason.
 
-    python -m course.grading.execute NOTEBOOK FOLDER   # what run_task starts: execute NOTEBOOK in FOLDER
+    python -m course.grading.execute NOTEBOOK FOLDER EXECUTED [--reference]   # what run_task starts
 """
 
 import contextlib
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from course import protocol
 from course.grading.worker import WorkerRefused, die_with_parent, environment, worker_problem
-from course.protocol import NotGraded, Result, Task, Verdicts
+from course.protocol import Message, NotGraded, Result, Task, Verdicts
 from course_kernel import settings
 
 OUTCOME = "outcome.json"  # NotGraded, written beside the notebook by the process that executes it
@@ -208,17 +208,22 @@ def start_verifier(assignment: str, verify_dir: Path, sandbox: bool):
     return subprocess.Popen(command, cwd=home, stdin=subprocess.PIPE, text=True)
 
 
-def apply_verdicts(nb, verdicts: dict) -> None:
+def apply_verdicts(nb, verdicts: dict) -> dict:
     """A test cell the verifier failed gets an error output with the reason, as if the cell had
     raised it: nbgrader then scores it 0 and the feedback shows why. A cell that already failed
-    keeps its own error."""
+    keeps its own error. {test cell: the verifier's message (a dict)} of the reasons added."""
     import nbformat
 
+    added = {}
     for cell in nb.cells:
-        reason = verdicts.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
-        if reason and cell.cell_type == "code" and not any(o.output_type == "error" for o in cell.outputs):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        failed = verdicts.get(grade_id)
+        if failed and cell.cell_type == "code" and not any(o.output_type == "error" for o in cell.outputs):
+            reason = str(Message(**failed))
             cell.outputs.append(nbformat.v4.new_output(
                 "error", ename="AssertionError", evalue=reason, traceback=[f"AssertionError: {reason}"]))
+            added[grade_id] = failed
+    return added
 
 
 # How long the verifier may take once the notebook has run (it verifies each test cell as the
@@ -288,8 +293,9 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
                 raise VerifierFailed(verdicts.error if verdicts else f"the verifier ended with exit code "
                                      f"{verifier.returncode} and no verdicts (see the log)")
             execute.log.info("verified in %.1f s: %s", time.monotonic() - start, verdicts.measured)
-            apply_verdicts(nb, verdicts.verdicts)
-            nb.metadata["course"] = {"test_accuracy": verdicts.measured}  # for the instructor's tools
+            # For the instructor's tools: the accuracies, and each failure the verifier added, in both languages.
+            nb.metadata["course"] = {"test_accuracy": verdicts.measured,
+                                     "messages": apply_verdicts(nb, verdicts.verdicts)}
     finally:
         if verifier is not None and verifier.poll() is None:
             verifier.kill()

@@ -13,6 +13,7 @@ notebook, in the sandbox, and writes to its stdin the name of each test cell as 
 verifies that cell while the notebook runs on. An empty line says the notebook has run.
 """
 
+import dataclasses
 import itertools
 import json
 import sys
@@ -24,7 +25,7 @@ import numpy as np
 from course import protocol
 from course.lectures import LECTURES
 from course.lectures.checks import dataset, fail
-from course.protocol import Verdicts
+from course.protocol import CheckFailed, Message, Verdicts
 from course_kernel.handover import DATA_SUFFIX, MODEL_SUFFIX, describe, use_reference
 from course_kernel.profiles import active_profile, grading_profile, use_kernel_threads
 
@@ -126,8 +127,9 @@ def verify(assignment: str, folder: Path, ready=()) -> Verdicts:
             artefacts = Artefacts(folder / "handed" / cell, inputs, folder / SOURCES)
             measured.update(verify_cell(assignment, cell, artefacts, profile))
             verdicts[cell] = None
-        except AssertionError as error:
-            verdicts[cell] = str(error)
+        except AssertionError as error:  # a check's CheckFailed, or an assert of its own
+            message = error.message if isinstance(error, CheckFailed) else Message(str(error), str(error))
+            verdicts[cell] = dataclasses.asdict(message)
     return Verdicts(verdicts, measured)
 
 

@@ -44,11 +44,18 @@ def _messages(course: Path, assignment: str, student: str) -> dict:
     path = course / "autograded" / student / assignment / f"{assignment}.ipynb"
     if not path.exists():
         return {}
+    nb = nbformat.read(path, as_version=4)
+    verified = nb.metadata.get("course", {}).get("messages", {})  # the verifier's failures, in both languages
     messages = {}
-    for cell in nbformat.read(path, as_version=4).cells:
+    for cell in nb.cells:
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
         if errors and "grade_id" in cell.metadata.get("nbgrader", {}):
             error = errors[-1]
+            grade_id = cell.metadata["nbgrader"]["grade_id"]
+            if grade_id in verified:  # the first line of the English message (data may follow)
+                messages[grade_id] = f"AssertionError: {verified[grade_id]['en'].splitlines()[0]}"
+                continue
+            # An error the kernel raised (a visible test's assert, a solution cell's own error).
             lines = str(error.evalue).strip().splitlines()
             # The checks' messages are Japanese, then English (and then data): keep the English.
             detail = (lines[1] if len(lines) > 1 else lines[0]) if lines else _DETAILS.get(error.ename, "")
