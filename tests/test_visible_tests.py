@@ -3,7 +3,7 @@ runs in a kernel that can import neither `course` nor nbgrader, and no test cell
 mistake students make, one at a time, fails a visible test cell. Every mistake below costs points
 under grading (the hidden checks in course/lectures/<lecture>.py see it), so none is lost without warning.
 
-Training is cut short in these kernels (one epoch on the first 2,000 images), as a student short
+Training is cut short in these kernels (one epoch on the first 6,000 images), as a student short
 of time might do; a mistake runs only its own cell and the test cell after it."""
 
 import copy
@@ -38,7 +38,7 @@ _trainer = next(c for c in keras.Model.__mro__ if 'fit' in c.__dict__)
 _fit = _trainer.fit
 
 def short_fit(self, x=None, y=None, batch_size=None, epochs=1, verbose='auto', validation_split=0.0, **kwargs):
-    history = _fit(self, x[:2000], y[:2000], batch_size=batch_size, epochs=1, verbose=0,
+    history = _fit(self, x[:6000], y[:6000], batch_size=batch_size, epochs=1, verbose=0,
                    validation_split=validation_split, **kwargs)
     history.requested = {'epochs': epochs, 'batch_size': batch_size, 'validation_split': validation_split}
     return history
