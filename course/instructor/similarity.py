@@ -206,16 +206,17 @@ def clusters(pairs: list) -> list:
 def marked(kind: str, mine: str, theirs: str) -> list:
     """[(a line or sentence of `mine`, whether `theirs` holds it too)], names and spacing aside."""
     if kind == "text":
-        pieces = [s for s in re.split(r"(?<=[。．.])", mine) if s.strip()]
         other = text_fingerprints(theirs)
-        return [(s, len(text_fingerprints(s) & other) >= max(1, len(text_fingerprints(s)) // 2)) for s in pieces]
+        pieces = [(s, text_fingerprints(s)) for s in re.split(r"(?<=[。．.])", mine) if s.strip()]
+        return [(s, len(grams & other) >= max(1, len(grams) // 2)) for s, grams in pieces]
     from copydetect.utils import filter_code
 
-    def shape(line):
-        return filter_code(line.strip(), "line.py")[0]
+    def shape(line):  # "" for a blank line
+        return filter_code(line.strip(), "line.py")[0] if line.strip() else ""
 
-    other = {shape(line) for line in theirs.splitlines() if line.strip()}
-    return [(line, bool(line.strip()) and len(shape(line)) > 3 and shape(line) in other) for line in mine.splitlines()]
+    other = {shape(line) for line in theirs.splitlines()}
+    shaped = [(line, shape(line)) for line in mine.splitlines()]
+    return [(line, len(form) > 3 and form in other) for line, form in shaped]
 
 
 def submissions(course: Path, assignment: str) -> list:
