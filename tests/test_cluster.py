@@ -226,7 +226,7 @@ def test_a_coordinator_killed_mid_run_loses_nothing_and_grades_each_notebook_onc
     finally:
         stop(coordinator)
     assert len(before) < len(SCORES)
-    run = grade(course, TINY)
+    run = grade(course, TINY, "--workers", "2")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     again = {line.split()[1].split("/")[0] for line in run.stdout.splitlines() if line.startswith("graded ")}
     assert again == set(SCORES) - before

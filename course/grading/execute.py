@@ -278,6 +278,8 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
             # epochs on a CPU take minutes. nbgrader's default 30 s would fail a correct submission.
             timeout=settings.read().cell_timeout_s,
             extra_arguments=KERNEL_ARGS,
+            # Every cell has run: a graceful shutdown would only wait for TensorFlow to tear down.
+            shutdown_kernel="immediate",
         )
         execute.log = logging.getLogger("course.grading.execute")
         nb, _ = execute.preprocess(nb, {"metadata": {"path": str(workdir)}})
