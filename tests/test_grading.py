@@ -21,6 +21,13 @@ from course.instructor.demo import DEMO_CLASS, submission
 COURSE = Path(__file__).resolve().parents[1]
 # Points each demo student loses, per test cell (see course/instructor/demo.py for their mistakes).
 EXPECTED_LOST = {
+    "basics": {
+        "alice": {},
+        "bob": {"test_softmax": 2},
+        "chris": {"test_sgd_momentum": 2},
+        "dana": {"test_adagrad_adam": 2},
+        "emi": {},
+    },
     "mlp1": {
         "alice": {},
         "bob": {"test_labels": 1, "test_history": 2, "test_accuracy": 2},
@@ -57,7 +64,7 @@ EXPECTED_LOST = {
         "emi": {},
     },
 }
-AUTOGRADED_POINTS = {"mlp1": 10, "mlp2": 15, "cnn": 14, "pooling": 21, "scratch_cnn": 18}
+AUTOGRADED_POINTS = {"basics": 20, "mlp1": 10, "mlp2": 15, "cnn": 14, "pooling": 21, "scratch_cnn": 18}
 
 
 def grade(course: Path, *args: str, profile: str = "smoke") -> subprocess.CompletedProcess:
@@ -398,9 +405,9 @@ def test_exports_for_an_lms_land_every_final_grade_on_its_student(graded, tmp_pa
     rows = list(csv.reader(data.decode("utf-8-sig").splitlines()))
     # mlp1's Canvas id from the roster; the other assignments are created by the import, with
     # their points from the Points Possible row.
-    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "cnn", "mlp1 (81001)", "mlp2",
-                       "pooling", "scratch_cnn"]
-    assert rows[1] == ["Points Possible", "", "", "", "", "16", "10", "17", "23", "20"]
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "basics", "cnn", "mlp1 (81001)",
+                       "mlp2", "pooling", "scratch_cnn"]
+    assert rows[1] == ["Points Possible", "", "", "", "", "20", "16", "10", "17", "23", "20"]
     lms = CanvasCourse([CanvasStudent(100 + i, name, name, f"S{i}", s) for i, (s, name) in enumerate(names)],
                        {81001: "mlp1"})
     canvas_import(data, lms)
@@ -408,7 +415,7 @@ def test_exports_for_an_lms_land_every_final_grade_on_its_student(graded, tmp_pa
     titles = {81001: "mlp1", **{aid: title for aid, (title, _) in lms.created.items()}}
     landed = {(ids[uid], titles[aid]): grade for (uid, aid), grade in lms.grades.items() if grade is not None}
     assert landed == {k: v for k, v in final.items() if k[0] != "emi"} and not lms.unresolved
-    assert sorted(points for _, points in lms.created.values()) == ["16", "17", "20", "23"]
+    assert sorted(points for _, points in lms.created.values()) == ["16", "17", "20", "20", "23"]
     assert "not in the roster, left out: emi" in said and "1 roster student(s) with nothing to import" in said
     assert "bob/mlp2: 2 point(s) to grade by hand" in said  # the written answer, not graded yet
 
@@ -424,8 +431,8 @@ def test_exports_for_an_lms_land_every_final_grade_on_its_student(graded, tmp_pa
 
     export("--format", "wide", "--partial")  # nbgrader's student table; scores as they stand
     rows = list(csv.reader((course / "grades-wide.csv").read_text("utf-8-sig").splitlines()))
-    assert rows[0] == ["student_id", "first_name", "last_name", "email", "cnn", "mlp1", "mlp2", "pooling",
-                       "scratch_cnn", "total"]
+    assert rows[0] == ["student_id", "first_name", "last_name", "email", "basics", "cnn", "mlp1", "mlp2",
+                       "pooling", "scratch_cnn", "total"]
     totals = {r[0]: float(r[-1]) for r in rows[1:]}
     lost = sum(sum(students["bob"].values()) for students in EXPECTED_LOST.values())
     assert totals["bob"] == sum(AUTOGRADED_POINTS.values()) - lost  # written answers not graded yet: 0

@@ -47,6 +47,21 @@ _trainer.fit = short_fit
 """
 # (assignment, solution cell, (text, replacement) or code added at its end, the test cell that fails).
 MISTAKES = [
+    ("basics", "activations", ("return 1 / (1 + np.exp(-x))", "return 1 / (1 + np.exp(x))"), "test_activations"),
+    ("basics", "error", ("return -np.sum(np.log(correct))", "return -np.mean(np.log(correct))"), "test_error"),
+    ("basics", "network", ("z = tanh(x @ W1 + b1)", "z = tanh(x @ W1.T + b1)"), "test_network"),
+    ("basics", "softmax", ("np.exp(f - np.max(f, axis=1, keepdims=True))", "np.exp(f)"), "test_softmax"),
+    ("basics", "softmax", ("np.max(f, axis=1, keepdims=True)", "np.max(f)"), "test_softmax"),
+    ("basics", "edge_filter", ("image[i:i + kh, j:j + kw] * kernel", "image[i:i + kh, j:j + kw] * kernel[::-1, ::-1]"),
+     "test_edge_filter"),
+    ("basics", "gradient_descent", ("for _ in range(steps):", "for _ in range(steps - 1):"), "test_gradient_descent"),
+    ("basics", "sgd_momentum", ("self.momentum * self.v[key] - self.learning_rate", "-self.learning_rate"),
+     "test_sgd_momentum"),
+    ("basics", "adagrad_adam", ("self.learning_rate * np.sqrt(1.0 - self.beta2 ** self.iter) / "
+                                "(1.0 - self.beta1 ** self.iter)", "self.learning_rate"), "test_adagrad_adam"),
+    ("basics", "model", ("metrics=['acc']", "metrics=['accuracy']"), "test_model"),
+    ("basics", "model", ("layers.Conv2D(16, (5, 5), padding='same'", "layers.Conv2D(16, (5, 5), padding='valid'"),
+     "test_model"),
     ("mlp1", "model", ("activation='softmax'", "activation='sigmoid'"), "test_model"),
     ("mlp1", "model", ("activation='relu'", "activation='sigmoid'"), "test_model"),
     ("mlp1", "model", ("loss='categorical_crossentropy'", "loss='mse'"), "test_model"),
@@ -109,6 +124,8 @@ MISTAKES = [
 ]
 # Other right answers, which grading accepts: no visible test may fail them.
 ALSO_RIGHT = [
+    ("basics", "softmax", ("np.max(f, axis=1, keepdims=True)", "f.max(axis=-1, keepdims=True)"), "test_softmax"),
+    ("basics", "model", ("optimizer='adam'", "optimizer='Adam'"), "test_model"),
     ("mlp1", "preprocessing", (") / 255", ").astype('float32') / 255"), "test_preprocessing"),
     ("mlp1", "model", ("loss='categorical_crossentropy'", "loss='CategoricalCrossentropy'"), "test_model"),
     ("mlp1", "model", ("optimizer='Adam'", "optimizer='adam'"), "test_model"),

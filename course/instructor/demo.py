@@ -45,6 +45,64 @@ IM2COL_LOOPS = """    rows = []
     return np.array(rows)"""
 MLP_IMPORTS = "from keras.models import Sequential\nfrom keras.layers import Dense"
 DEMO_CLASS = {
+    "basics": {
+        "alice": Student("the reference solution"),
+        "bob": Student(
+            "softmax without subtracting the row's maximum: right on small inputs, nan on inputs of ±1000",
+            answers={"softmax": [("np.exp(f - np.max(f, axis=1, keepdims=True))", "np.exp(f)")]},
+        ),
+        "chris": Student(
+            "Momentum forgets its velocity: v = -learning_rate × g afresh at every update, so it moves as SGD does",
+            answers={"sgd_momentum": [
+                ("            self.v[key] = self.momentum * self.v[key] - self.learning_rate * grads[key]",
+                 "            self.v[key] = -self.learning_rate * grads[key]")]},
+        ),
+        "dana": Student(
+            "Adam without bias correction: the learning rate is not scaled by √(1 − β2^t) / (1 − β1^t)",
+            answers={"adagrad_adam": [(
+                "        learning_rate_t = self.learning_rate * np.sqrt(1.0 - self.beta2 ** self.iter) / "
+                "(1.0 - self.beta1 ** self.iter)",
+                "        learning_rate_t = self.learning_rate")]},
+        ),
+        "emi": Student(
+            "writes everything in other correct spellings: sigmoid and tanh through np.tanh, the error by "
+            "indexing the correct class, softmax with the maximum of axis -1, the filter with NumPy's sliding "
+            "windows and einsum, Adam in the textbook's form with m̂ and v̂",
+            answers={
+                "activations": [("    return 1 / (1 + np.exp(-x))", "    return 0.5 * (1 + np.tanh(x / 2))"),
+                                ("    return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))",
+                                 "    return np.tanh(x)"),
+                                ("    return np.maximum(0, x)", "    return np.where(x > 0, x, 0.0)")],
+                "error": [("    correct = np.sum(p * t, axis=1)  # P_n: the probability each row gives its correct "
+                           "class\n    return -np.sum(np.log(correct))",
+                           "    return -np.log(p[np.arange(len(p)), np.argmax(t, axis=1)]).sum()")],
+                "softmax": [("    exp = np.exp(f - np.max(f, axis=1, keepdims=True))\n"
+                             "    return exp / np.sum(exp, axis=1, keepdims=True)",
+                             "    shifted = f - f.max(axis=-1, keepdims=True)\n"
+                             "    return np.exp(shifted) / np.exp(shifted).sum(axis=-1, keepdims=True)")],
+                "edge_filter": [("    result = np.zeros((out_h, out_w))\n"
+                                 "    for i in range(out_h):\n"
+                                 "        for j in range(out_w):\n"
+                                 "            result[i, j] = np.sum(image[i:i + kh, j:j + kw] * kernel)\n"
+                                 "    return result",
+                                 "    windows = np.lib.stride_tricks.sliding_window_view(image, (kh, kw))\n"
+                                 "    return np.einsum('ijkl,kl->ij', windows, kernel)")],
+                "adagrad_adam": [(
+                    "        learning_rate_t = self.learning_rate * np.sqrt(1.0 - self.beta2 ** self.iter) / "
+                    "(1.0 - self.beta1 ** self.iter)\n"
+                    "        for key in params.keys():\n"
+                    "            self.m[key] += (1 - self.beta1) * (grads[key] - self.m[key])\n"
+                    "            self.v[key] += (1 - self.beta2) * (grads[key] ** 2 - self.v[key])\n"
+                    "            params[key] -= learning_rate_t * self.m[key] / (np.sqrt(self.v[key]) + 1e-7)",
+                    "        for key in params.keys():\n"
+                    "            self.m[key] = self.beta1 * self.m[key] + (1 - self.beta1) * grads[key]\n"
+                    "            self.v[key] = self.beta2 * self.v[key] + (1 - self.beta2) * grads[key] ** 2\n"
+                    "            m_hat = self.m[key] / (1 - self.beta1 ** self.iter)\n"
+                    "            v_hat = self.v[key] / (1 - self.beta2 ** self.iter)\n"
+                    "            params[key] -= self.learning_rate * m_hat / (np.sqrt(v_hat) + 1e-7)")],
+            },
+        ),
+    },
     "mlp1": {
         "alice": Student("the reference solution"),
         "bob": Student(

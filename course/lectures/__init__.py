@@ -5,7 +5,7 @@ Adding a lecture: its notebook in source/, its module here (a `LECTURE`), a line
 thresholds (`course calibrate`); see docs/development.md.
 """
 
-from course.lectures import cnn, mlp1, mlp2, pooling, scratch_cnn
+from course.lectures import basics, cnn, mlp1, mlp2, pooling, scratch_cnn
 
 # {assignment: Lecture}
-LECTURES = {module.LECTURE.name: module.LECTURE for module in (mlp1, mlp2, cnn, pooling, scratch_cnn)}
+LECTURES = {module.LECTURE.name: module.LECTURE for module in (basics, mlp1, mlp2, cnn, pooling, scratch_cnn)}

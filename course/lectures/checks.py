@@ -97,10 +97,11 @@ def check_layers(model, expected: list) -> None:
         )
 
 
-def check_history(result, profile, **stated) -> None:
+def check_history(result, profile, keys=HISTORY_KEYS, **stated) -> None:
     """`result` describes what `model.fit(...)` returned (course_kernel.handover.describe), and every epoch
     the grading budget (`profile`) allowed ran.
 
+    `keys` are the history's keys: the metric names compile was given (`'acc'` gives `acc`).
     `stated` holds the `fit` settings the task states (`epochs=30, batch_size=64,
     validation_split=0.2`) where the student writes the call; a given cell, which grading runs as
     it is, states none.
@@ -112,13 +113,14 @@ def check_history(result, profile, **stated) -> None:
             f"result should be what model.fit(...) returns, found a {found}.",
         )
     history = result["history"] if isinstance(result["history"], dict) else {}
-    keys = sorted(history)
-    if keys != sorted(HISTORY_KEYS):
+    found, expected = sorted(history), sorted(keys)
+    if found != expected:
+        metric = next(key for key in keys if key != "loss" and not key.startswith("val_"))
         fail(
-            f"result.history のキーが違います: 期待 {sorted(HISTORY_KEYS)}、実際 {keys}。"
-            "metrics=['accuracy'] と validation_split を指定しましたか？",
-            f"result.history keys: expected {sorted(HISTORY_KEYS)}, found {keys} "
-            "(did you pass metrics=['accuracy'] and validation_split?).",
+            f"history のキーが違います: 期待 {expected}、実際 {found}。"
+            f"metrics=['{metric}'] と検証用データを指定しましたか？",
+            f"The history's keys: expected {expected}, found {found} "
+            f"(did you pass metrics=['{metric}'] and validation data?).",
         )
     requested = result.get("requested")
     if not isinstance(requested, dict):
@@ -586,8 +588,8 @@ BY_HAND_NAMES = {"np", "numpy", "math"}
 HIDDEN_REACH = {"__import__", "eval", "exec", "compile", "globals", "locals", "vars", "open", "breakpoint"}
 
 
-def borrowed_names(source: str, defined: str, allowed=()) -> list:
-    """What the code of a cell that must define `defined` by hand uses and neither defines nor may
+def borrowed_names(source: str, defined: str | tuple, allowed=()) -> list:
+    """What the code of a cell that must define `defined` (a name, or several) by hand uses and neither defines nor may
     use by hand: modules other than NumPy's kind, names defined elsewhere (a test cell's Keras
     helper, the course's references), builtins that reach hidden code. Read as a syntax tree, never
     run; the cell's bare expressions (the prints that show a result) are not read."""
@@ -601,9 +603,10 @@ def borrowed_names(source: str, defined: str, allowed=()) -> list:
         return []  # the cell fails when it runs, and its tests with it
     definitions = [node for node in tree.body if not isinstance(node, ast.Expr)]
     bound, loaded, borrowed = set(), set(), set()
-    if not any(isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == defined
-               for definition in definitions for node in ast.walk(definition)):
-        borrowed.add(f"{defined} not written with def or class")
+    written = {node.name for definition in definitions for node in ast.walk(definition)
+               if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+    names = (defined,) if isinstance(defined, str) else defined
+    borrowed.update(f"{name} not written with def or class" for name in names if name not in written)
     for node in (inner for definition in definitions for inner in ast.walk(definition)):
         if isinstance(node, ast.Import | ast.ImportFrom):
             modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
@@ -622,7 +625,7 @@ def borrowed_names(source: str, defined: str, allowed=()) -> list:
     return sorted(borrowed | (loaded - available))
 
 
-def check_by_hand(cell: str, source, defined: str, allowed=()) -> None:
+def check_by_hand(cell: str, source, defined: str | tuple, allowed=()) -> None:
     """The cell's task says to compute by hand in NumPy: its code may not call Keras, TensorFlow,
     SciPy, the course's references or a helper defined in another cell."""
     if source is None:
@@ -630,6 +633,7 @@ def check_by_hand(cell: str, source, defined: str, allowed=()) -> None:
     borrowed = borrowed_names(source, defined, allowed)
     if borrowed:
         names = ", ".join(borrowed)
+        defined = defined if isinstance(defined, str) else ", ".join(defined)
         fail(f"{defined} は NumPy で手で計算する課題ですが、{cell} のセルがほかのもの（{names}）を使っています。"
              "NumPy だけで書いてください。",
              f"{defined} is a task to compute by hand in NumPy, but the {cell} cell uses what it does not "

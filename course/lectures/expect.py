@@ -8,6 +8,7 @@ import functools
 import numpy as np
 
 from course.lectures.checks import (
+    HISTORY_KEYS,
     LECTURE_COMPILE,
     check_by_hand,
     check_compile,
@@ -48,18 +49,18 @@ def images(split: str, shape: tuple | None = None):
     return check
 
 
-def model(name: str, layers: list):
+def model(name: str, layers: list, compiled: dict = LECTURE_COMPILE):
     """The layer table, and the compile settings (every model a student builds, they compile)."""
     def check(a, profile):
         check_layers(a[name], layers)
-        check_compile(a[name], **LECTURE_COMPILE)
+        check_compile(a[name], **compiled)
     return check
 
 
-def trained(result: str, name: str, assignment: str):
+def trained(result: str, name: str, assignment: str, keys=HISTORY_KEYS):
     """A `fit` of `name` ran in full under the budget, and its test accuracy reaches the threshold."""
     def check(a, profile):
-        history(result, name)(a, profile)
+        history(result, name, keys=keys)(a, profile)
         accuracy(name, assignment)(a, profile)
     return check
 
@@ -91,9 +92,9 @@ score = _on_test_images(check_test_score)
 misclassified = _on_test_images(check_misclassified)
 
 
-def by_hand(cell: str, defined: str, allowed: tuple = ()):
-    """The solution cell `cell`, which defines `defined`, computes by hand: no Keras, SciPy, course
-    reference or other cell's helper than `allowed`."""
+def by_hand(cell: str, defined: str | tuple, allowed: tuple = ()):
+    """The solution cell `cell`, which defines `defined` (a name or several), computes by hand: no
+    Keras, SciPy, course reference or other cell's helper than `allowed`."""
     return lambda a, profile: check_by_hand(cell, a.source(cell), defined, allowed)
 
 

@@ -15,7 +15,8 @@ class Lecture:
     # {test cell's grade_id: [checks]}: functions of the cell's artefacts (course.grading.verifier.Artefacts)
     # and the grading profile, built with course.lectures.expect
     tests: dict
-    # {solution cell computed by hand in NumPy: (what it defines, names of other cells it may use)}
+    # {solution cell computed by hand in NumPy: (the name it defines, or a tuple of them; names of other
+    #  cells it may use)}
     by_hand: dict = field(default_factory=dict)
     # (test cell, a NumPy Generator) -> {function name: [{"args": [...], "kwargs": {...}}]}: what the
     # cell's student functions are called on, drawn anew each time a notebook is graded
