@@ -137,6 +137,8 @@ def install_fit_cap(profile: Profile) -> None:
             for key in ("x", "y", "sample_weight"):
                 if arguments[key] is not None:
                     arguments[key] = arguments[key][:n]
+        if arguments["validation_split"] or arguments["validation_data"] is not None:
+            _in_batches(arguments, "validation_batch_size")
         if profile.capped:
             # One line per epoch keeps graded notebooks short and says what was changed.
             arguments["verbose"] = 2
@@ -153,10 +155,27 @@ def install_fit_cap(profile: Profile) -> None:
     trainer.fit = fit
 
 
+# The batch `evaluate`, `predict` and a fit's validation use in a grading kernel where the notebook
+# gives none (Keras's default is 32, or the fit's batch size). It changes no accuracy and no
+# weights, only how many images go through the model at once: on one thread, 10,000 test images
+# through pooling's deep model take 4.1 CPU-s in batches of 256 or 1,000, 5.5 in batches of 32.
+EVALUATION_BATCH = 1000
+
+
+def _in_batches(arguments: dict, key: str) -> None:
+    """Give arrays the evaluation batch where the call names none (datasets and generators
+    batch themselves: Keras refuses a batch size for them)."""
+    import numpy as np
+
+    if arguments.get(key) is None and isinstance(arguments.get("x"), np.ndarray):
+        arguments[key] = EVALUATION_BATCH
+
+
 def quiet_progress_bars() -> None:
     """`evaluate` and `predict` print one line per call instead of a progress bar: in a graded
     notebook each bar becomes dozens of outputs in the autograded notebook and the feedback.
-    Students in Colab, whose kernels do not run this, see the bars as usual."""
+    Students in Colab, whose kernels do not run this, see the bars as usual. They also run in
+    batches of EVALUATION_BATCH where the notebook gives no batch size."""
     trainer = _fit_class()
     for name in ("evaluate", "predict"):
         original = getattr(trainer, name)
@@ -166,6 +185,7 @@ def quiet_progress_bars() -> None:
         def method(*args, __original=original, __signature=signature, **kwargs):
             call = __signature.bind(*args, **kwargs)
             call.arguments["verbose"] = 2
+            _in_batches(call.arguments, "batch_size")
             return __original(*call.args, **call.kwargs)
 
         method.__wrapped__ = original

@@ -132,3 +132,14 @@ def test_a_grading_kernel_initialises_the_same_weights_however_long_its_client_w
     # Each kernel_info request draws from Python's `random` (IPython's start-up tips).
     weights = [first_layer_weights(tmp_path, requests) for requests in (0, 3)]
     assert weights[0].startswith("[[") and weights[0] == weights[1]
+
+
+def test_evaluation_in_a_grading_kernel_runs_in_large_batches_unless_the_notebook_says():
+    import numpy as np
+
+    from course_kernel.profiles import EVALUATION_BATCH, _in_batches
+
+    unstated, stated, dataset = {"x": np.zeros((5, 2))}, {"x": np.zeros((5, 2)), "batch_size": 32}, {"x": object()}
+    for arguments in (unstated, stated, dataset):
+        _in_batches(arguments, "batch_size")
+    assert unstated["batch_size"] == EVALUATION_BATCH and stated["batch_size"] == 32 and "batch_size" not in dataset

@@ -44,6 +44,13 @@ def short_fit(self, x=None, y=None, batch_size=None, epochs=1, verbose='auto', v
     return history
 
 _trainer.fit = short_fit
+
+# Evaluation in batches of 1,000, as grading kernels run it: the same accuracies, in less time.
+for _name in ('evaluate', 'predict'):
+    def _batched(self, x=None, *args, __original=getattr(_trainer, _name), **kwargs):
+        kwargs.setdefault('batch_size', 1000)
+        return __original(self, x, *args, **kwargs)
+    setattr(_trainer, _name, _batched)
 """
 # (assignment, solution cell, (text, replacement) or code added at its end, the test cell that fails).
 MISTAKES = [

@@ -152,6 +152,8 @@ def main(argv=None) -> int:
         todo += [(assignment, *submission) for submission in pending]
         ok &= checked
     save_state(course, state)
+    # The longest assignments first (Lecture.grading_seconds); each one's students stay in order.
+    todo.sort(key=lambda task: -getattr(LECTURES.get(task[0]), "grading_seconds", 0.0))
     if todo:
         try:
             ok &= grade_on_cluster(course, todo, state, env, args)

@@ -21,3 +21,6 @@ class Lecture:
     # (test cell, a NumPy Generator) -> {function name: [{"args": [...], "kwargs": {...}}]}: what the
     # cell's student functions are called on, drawn anew each time a notebook is graded
     inputs: Callable = _no_inputs
+    # Seconds one notebook takes to grade under `grade` on 2 cores (docs/benchmarks.md): a class is
+    # graded longest first, so that no worker is left idle beside the last long notebook.
+    grading_seconds: float = 0.0

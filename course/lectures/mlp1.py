@@ -15,4 +15,4 @@ TESTS = {
 }
 
 
-LECTURE = Lecture(NAME, TESTS)
+LECTURE = Lecture(NAME, TESTS, grading_seconds=24.5)
