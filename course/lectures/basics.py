@@ -1,4 +1,4 @@
-"""深層学習の基礎 (seed 003): what each test cell of basics.ipynb must hand over, and its checks.
+"""Python と深層学習 (seed 003): what each test cell of basics.ipynb must hand over, and its checks.
 
 The NumPy tasks are checked against Keras where Keras has the same thing (the error against
 `categorical_crossentropy`, the edge filter against `Conv2D`, the optimizers against
