@@ -23,7 +23,8 @@ class Student:
     tampered_cells: dict = field(default_factory=dict)
 
 
-# emi's im2col: one window at a time, rows in the same order.
+# emi's im2col: one output position at a time (every image's window at that position), rows in
+# the same order.
 IM2COL_LOOPS_REPLACED = """    col = np.zeros((N, C, filter_h, filter_w, out_h, out_w))
 
     for y in range(filter_h):
@@ -36,13 +37,13 @@ IM2COL_LOOPS_REPLACED = """    col = np.zeros((N, C, filter_h, filter_w, out_h, 
 (N, out_h, out_w, C, filter_h, filter_w)
     col = col.reshape(N * out_h * out_w, -1)
     return col"""
-IM2COL_LOOPS = """    rows = []
-    for n in range(N):
-        for i in range(out_h):
-            for j in range(out_w):
-                window = img[n, :, i * stride:i * stride + filter_h, j * stride:j * stride + filter_w]
-                rows.append(window.flatten())
-    return np.array(rows)"""
+IM2COL_LOOPS = """    windows = []
+    for i in range(out_h):
+        for j in range(out_w):
+            window = img[:, :, i * stride:i * stride + filter_h, j * stride:j * stride + filter_w]
+            windows.append(window.reshape(N, -1))
+    # (N, out_h * out_w, C * filter_h * filter_w): image by image, position by position
+    return np.stack(windows, axis=1).reshape(N * out_h * out_w, -1)"""
 MLP_IMPORTS = "from keras.models import Sequential\nfrom keras.layers import Dense"
 DEMO_CLASS = {
     "basics": {
