@@ -27,7 +27,7 @@ BIN = Path(sys.executable).parent
 # A one-task assignment: what these tests check is the cluster, not a lecture's notebook, so its
 # notebook trains nothing; it sleeps long enough to be caught running.
 TINY = "tiny"
-ANSWERS = {"alice": 42, "bob": 41, "chris": 42, "dana": 41}
+ANSWERS = {"alice": 42, "bob": 41, "chris": 42}
 SCORES = {student: "2" if answer == 42 else "0" for student, answer in ANSWERS.items()}
 
 

@@ -195,9 +195,9 @@ def test_grading_again_keeps_what_was_graded_and_regrading_gives_the_same_report
     assert run.returncode == 0, run.stderr[-3000:]
     assert not re.search(r"^graded ", run.stdout, re.M)  # nothing changed: nothing is autograded again
     assert scores(course) == before and (course / "grades.csv").read_bytes() == report
-    run = grade(course, "mlp1", "--regrade", "--student", "alice", "--student", "dana")
+    run = grade(course, "mlp1", "--regrade", "--student", "dana")
     assert run.returncode == 0, run.stderr[-3000:]
-    assert sorted(re.findall(r"^graded (\S+)", run.stdout, re.M)) == ["alice/mlp1:", "dana/mlp1:"]
+    assert re.findall(r"^graded (\S+)", run.stdout, re.M) == ["dana/mlp1:"]
     # Byte for byte, though the class was graded by 2 workers at a time and this by 1: the report
     # quotes failing models' own accuracies (dana's, trained on unscaled images), which differ
     # unless every kernel trains the same way.
@@ -274,8 +274,8 @@ def plain_nbgrader(course: Path, *args: str, keras_home: Path, offline_without_d
 def test_plain_nbgrader_autograde_with_an_empty_keras_cache_grades_as_the_course_command_does(tmp_path):
     course = tmp_path / "course"
     shutil.copytree(COURSE / "source" / "mlp1", course / "source" / "mlp1")
-    for student in ("alice", "chris"):
-        shutil.copytree(COURSE / "submitted" / student / "mlp1", course / "submitted" / student / "mlp1")
+    # chris's output layer is sigmoid, which only the hidden test sees: its verdict must reach the gradebook.
+    shutil.copytree(COURSE / "submitted" / "chris" / "mlp1", course / "submitted" / "chris" / "mlp1")
     shutil.copy(COURSE / "nbgrader_config.py", course)
     assert plain_nbgrader(course, "generate_assignment", "mlp1", keras_home=tmp_path / "k0").returncode == 0
 
@@ -294,8 +294,7 @@ def test_plain_nbgrader_autograde_with_an_empty_keras_cache_grades_as_the_course
     assert run.returncode == 0, run.stderr[-3000:]
     assert (tmp_path / "k2" / "datasets" / "fashion-mnist" / "t10k-images-idx3-ubyte.gz").is_file()
     with Gradebook(gradebook_url(course)) as gradebook:
-        found = {s: gradebook.find_submission("mlp1", s).score for s in ("alice", "chris")}
-    assert found == {"alice": AUTOGRADED_POINTS["mlp1"], "chris": AUTOGRADED_POINTS["mlp1"] - 3}
+        assert gradebook.find_submission("mlp1", "chris").score == AUTOGRADED_POINTS["mlp1"] - 3
 
 
 def chromium_or_skip():

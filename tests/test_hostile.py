@@ -19,12 +19,13 @@ from course.grading.gradebook import gradebook_url
 
 pytestmark = pytest.mark.slow  # grades or runs whole notebooks
 
-# Limits tight enough to hit quickly: a cell may run 20 s, a notebook 60 s, a kernel 4 GB and 256
-# processes and threads, a file 256 MB. Two
-# kernels of one thread at a time: the class grades in less time than one kernel of two threads.
-LIMITS = {"COURSE_CELL_TIMEOUT_S": "20", "COURSE_MEMORY_LIMIT_GB": "4", "COURSE_KERNEL_THREADS": "1",
+# Limits tight enough to hit quickly: a cell may run 15 s, a notebook 90 s, a kernel 4 GB and 256
+# processes and threads, a file 256 MB. Three kernels of one thread at a time on 2 cores: while
+# the sleepers and the dawdler wait out their limits, the others have the cores (the class grades
+# in about 260 s, against 340 s with two).
+LIMITS = {"COURSE_CELL_TIMEOUT_S": "15", "COURSE_MEMORY_LIMIT_GB": "4", "COURSE_KERNEL_THREADS": "1",
           "COURSE_FILE_LIMIT_GB": "0.25", "COURSE_PROCESS_LIMIT": "256"}
-NOTEBOOK_TIMEOUT = "60"
+NOTEBOOK_TIMEOUT = "90"
 
 # What the snooping student tries from inside their notebook, and how each attempt ended.
 SNOOP = """
@@ -153,10 +154,7 @@ def cell_index(nb, grade_id):
 
 def with_code(grade_id, code):
     """The reference notebook with `code` run at the start of a solution cell."""
-    nb = reference()
-    cell = nb.cells[cell_index(nb, grade_id)]
-    cell.source = code + "\n" + cell.source
-    return nb
+    return edited(prepend(grade_id, code))
 
 
 def edited(*edits, assignment: str = "mlp1"):
@@ -180,7 +178,20 @@ def retype_test(nb):
 
 def slow_cells(nb):
     # Each cell stays within the cell timeout; together they pass the notebook's wall time.
-    nb.cells[3:3] = [new_code_cell("import time\ntime.sleep(18)") for _ in range(4)]
+    nb.cells[3:3] = [new_code_cell("import time\ntime.sleep(13)") for _ in range(8)]
+
+
+def prepend(grade_id, code):
+    def edit(nb):
+        cell = nb.cells[cell_index(nb, grade_id)]
+        cell.source = code + "\n" + cell.source
+    return edit
+
+
+def new_cell_after(grade_id, code):
+    def edit(nb):
+        nb.cells.insert(cell_index(nb, grade_id) + 1, new_code_cell(code))
+    return edit
 
 
 def set_source(grade_id, text):
@@ -221,9 +232,8 @@ CLASS = {
     "exiter": (with_code("labels", "import os\nos._exit(1)"), 0, "kernel died"),
     "hog": (with_code("model", "hog = bytearray(64 * 2**30)"), 3, "MemoryError"),
     "dawdler": (edited(slow_cells), 0, f"more than {NOTEBOOK_TIMEOUT} s"),
-    "deleter": (edited(delete("test_model")), 10, None),
-    # Test cells copied, and one turned into a markdown cell: each is restored.
-    "tamperer": (edited(duplicate_model_cells, retype_test), 10, None),
+    # Test cells copied, one deleted and one turned into a markdown cell: each is restored.
+    "tamperer": (edited(duplicate_model_cells, delete("test_model"), retype_test), 10, None),
     "faker": (edited(set_source("training", FAKE_TRAINING)), 6, "test_history -2"),
     # Probes the sandbox from its notebook, and hands in files that would shadow the course's modules.
     "snoop": (with_code("preprocessing", SNOOP), 10,
@@ -246,8 +256,9 @@ CLASS.update({
     # zoe's is the reference solution: the class's control.
     "zoe": (None, 10, None),
     "yuki": (None, 0, "2 candidate notebooks (mlp1 (1).ipynb, mlp1.ipynb): keep the one to grade"),
-    "bomber": (with_code("evaluation", FORK_BOMB), 8, "test_accuracy -2"),
-    "filler": (with_code("evaluation", DISK_FILLER), 8, "test_accuracy -2"),
+    # A fork bomb in a graded cell, then a file without end in a cell of its own.
+    "bomber": (edited(prepend("evaluation", FORK_BOMB), new_cell_after("evaluation", DISK_FILLER)), 8,
+               "test_accuracy -2"),
 })
 
 DOWNLOADS = {"zoe": ["Copy of mlp1.ipynb"], "yuki": ["mlp1.ipynb", "mlp1 (1).ipynb"]}
@@ -330,7 +341,7 @@ def hostile_class(tmp_path_factory):
     os.environ.update(LIMITS)
     try:
         run = grade(course, "mlp1", *sorted({a for a, _ in BY_HAND_FORGERS}), "--timeout", NOTEBOOK_TIMEOUT,
-                    "--workers", "2")
+                    "--workers", "3")
     finally:
         for key in LIMITS:
             os.environ.pop(key)

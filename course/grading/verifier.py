@@ -16,6 +16,7 @@ verifies that cell while the notebook runs on. An empty line says the notebook h
 import dataclasses
 import itertools
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -150,4 +151,9 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # The notebook's grading waits for this process to end, and TensorFlow's teardown at a normal
+    # exit takes most of a second: the verdicts are written, so end at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
