@@ -3,8 +3,9 @@ runs in a kernel that can import neither `course` nor nbgrader, and no test cell
 mistake students make, one at a time, fails a visible test cell. Every mistake below costs points
 under grading (the hidden checks in course/lectures/<lecture>.py see it), so none is lost without warning.
 
-Training is cut short in these kernels (one epoch on the first 6,000 images), as a student short
-of time might do; a mistake runs only its own cell and the test cell after it."""
+Training is cut short in these kernels (one epoch on as many images as the `smoke` grading profile
+trains on: 3,000 in pooling, 6,000 elsewhere), as a student short of time might do; a mistake runs
+only its own cell and the test cell after it."""
 
 import copy
 
@@ -16,6 +17,7 @@ from nbclient.exceptions import CellExecutionError
 from test_grading import COURSE
 
 from course.instructor.demo import Student, submission
+from course_kernel.profiles import profile_named
 
 pytestmark = pytest.mark.slow  # grades or runs whole notebooks
 
@@ -38,7 +40,7 @@ _trainer = next(c for c in keras.Model.__mro__ if 'fit' in c.__dict__)
 _fit = _trainer.fit
 
 def short_fit(self, x=None, y=None, batch_size=None, epochs=1, verbose='auto', validation_split=0.0, **kwargs):
-    history = _fit(self, x[:6000], y[:6000], batch_size=batch_size, epochs=1, verbose=0,
+    history = _fit(self, x[:TRAIN_IMAGES], y[:TRAIN_IMAGES], batch_size=batch_size, epochs=1, verbose=0,
                    validation_split=validation_split, **kwargs)
     history.requested = {'epochs': epochs, 'batch_size': batch_size, 'validation_split': validation_split}
     return history
@@ -158,7 +160,8 @@ def colab(request, tmp_path_factory):
     with client.setup_kernel():
         # Straight to the kernel: executing a cell through the client puts it into the notebook.
         execute = run_sync(client.kc.execute_interactive)
-        assert execute(COLAB_KERNEL, timeout=120)["content"]["status"] == "ok"
+        train_images = str(profile_named("smoke", assignment).max_train_samples)
+        assert execute(COLAB_KERNEL.replace("TRAIN_IMAGES", train_images), timeout=120)["content"]["status"] == "ok"
         for package in ("course", "course_kernel", "nbgrader"):
             reply = execute(f"import {package}", timeout=60)["content"]
             assert reply.get("ename") == "ModuleNotFoundError", (package, reply)
