@@ -21,8 +21,7 @@ pytestmark = pytest.mark.slow  # grades or runs whole notebooks
 
 # Limits tight enough to hit quickly: a cell may run 15 s, a notebook 90 s, a kernel 4 GB and 256
 # processes and threads, a file 256 MB. Three kernels of one thread at a time on 2 cores: while
-# the sleepers and the dawdler wait out their limits, the others have the cores (the class grades
-# in about 260 s, against 340 s with two).
+# the sleepers and the dawdler wait out their limits, the others have the cores.
 LIMITS = {"COURSE_CELL_TIMEOUT_S": "15", "COURSE_MEMORY_LIMIT_GB": "4", "COURSE_KERNEL_THREADS": "1",
           "COURSE_FILE_LIMIT_GB": "0.25", "COURSE_PROCESS_LIMIT": "256"}
 NOTEBOOK_TIMEOUT = "90"
