@@ -17,12 +17,13 @@ from nbclient.exceptions import CellExecutionError
 from test_grading import COURSE
 
 from course.instructor.demo import Student, submission
-from course_kernel.profiles import profile_named
+from course_kernel.profiles import EVALUATION_BATCH, profile_named
 
 pytestmark = pytest.mark.slow  # grades or runs whole notebooks
 
-# Run before the notebook: a kernel with Colab's packages alone, and a short `fit` that keeps the
-# settings it was called with where grading keeps them (`result.requested`).
+# Run before the notebook, after `_TRAIN_IMAGES` and `_EVALUATION_BATCH` are set: a kernel with
+# Colab's packages alone, and a short `fit` that keeps the settings it was called with where grading
+# keeps them (`result.requested`).
 COLAB_KERNEL = """
 import sys
 for name in [n for n in sys.modules if n.split('.')[0] in ('course', 'course_kernel', 'nbgrader')]:
@@ -40,17 +41,17 @@ _trainer = next(c for c in keras.Model.__mro__ if 'fit' in c.__dict__)
 _fit = _trainer.fit
 
 def short_fit(self, x=None, y=None, batch_size=None, epochs=1, verbose='auto', validation_split=0.0, **kwargs):
-    history = _fit(self, x[:TRAIN_IMAGES], y[:TRAIN_IMAGES], batch_size=batch_size, epochs=1, verbose=0,
+    history = _fit(self, x[:_TRAIN_IMAGES], y[:_TRAIN_IMAGES], batch_size=batch_size, epochs=1, verbose=0,
                    validation_split=validation_split, **kwargs)
     history.requested = {'epochs': epochs, 'batch_size': batch_size, 'validation_split': validation_split}
     return history
 
 _trainer.fit = short_fit
 
-# Evaluation in batches of 1,000, as grading kernels run it: the same accuracies, in less time.
+# Evaluation in large batches, as grading kernels run it: the same accuracies, in less time.
 for _name in ('evaluate', 'predict'):
     def _batched(self, x=None, *args, __original=getattr(_trainer, _name), **kwargs):
-        kwargs.setdefault('batch_size', 1000)
+        kwargs.setdefault('batch_size', _EVALUATION_BATCH)
         return __original(self, x, *args, **kwargs)
     setattr(_trainer, _name, _batched)
 """
@@ -160,8 +161,9 @@ def colab(request, tmp_path_factory):
     with client.setup_kernel():
         # Straight to the kernel: executing a cell through the client puts it into the notebook.
         execute = run_sync(client.kc.execute_interactive)
-        train_images = str(profile_named("smoke", assignment).max_train_samples)
-        assert execute(COLAB_KERNEL.replace("TRAIN_IMAGES", train_images), timeout=120)["content"]["status"] == "ok"
+        numbers = (f"_TRAIN_IMAGES = {profile_named('smoke', assignment).max_train_samples}\n"
+                   f"_EVALUATION_BATCH = {EVALUATION_BATCH}\n")
+        assert execute(numbers + COLAB_KERNEL, timeout=120)["content"]["status"] == "ok"
         for package in ("course", "course_kernel", "nbgrader"):
             reply = execute(f"import {package}", timeout=60)["content"]
             assert reply.get("ename") == "ModuleNotFoundError", (package, reply)
