@@ -13,12 +13,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import COURSE, grading_env
 from lms_importers import CanvasCourse, CanvasStudent, MoodleCourse, MoodleItem, canvas_import, moodle_import
 
 from course.grading.gradebook import gradebook_url
 from course.instructor.demo import DEMO_CLASS, submission
 
-COURSE = Path(__file__).resolve().parents[1]
 # Points each demo student loses, per test cell (see course/instructor/demo.py for their mistakes).
 EXPECTED_LOST = {
     "basics": {
@@ -68,18 +68,14 @@ AUTOGRADED_POINTS = {"basics": 20, "mlp1": 10, "mlp2": 15, "cnn": 14, "pooling":
 
 
 def grade(course: Path, *args: str, profile: str = "smoke") -> subprocess.CompletedProcess:
-    env = dict(os.environ, COURSE_PROFILE=os.environ.get("COURSE_PROFILE", profile))
-    return subprocess.run([sys.executable, "-m", "course", "grade", *args], cwd=course, env=env,
+    return subprocess.run([sys.executable, "-m", "course", "grade", *args], cwd=course, env=grading_env(profile),
                           capture_output=True, text=True, timeout=1800)
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    course = tmp_path_factory.mktemp("course")
-    shutil.copytree(COURSE / "source", course / "source")
-    shutil.copytree(COURSE / "submitted", course / "submitted")
-    shutil.copy(COURSE / "nbgrader_config.py", course)
-    run = grade(course, "--workers", "2")
+def graded(demo_class):
+    course, finished = demo_class
+    run = finished()
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return course, run
 
