@@ -19,6 +19,10 @@ def grading_env(profile: str = "smoke") -> dict:
     return dict(os.environ, COURSE_PROFILE=os.environ.get("COURSE_PROFILE", profile))
 
 
+def reads_demo_class(item) -> bool:
+    return "demo_class" in item.fixturenames  # directly or through another fixture (`graded`)
+
+
 def pytest_collection_modifyitems(items):
     """Most tests leave a core idle (they wait on kernels, sleepers, subprocesses), and grading the
     demo class keeps both busy for about 15 minutes: it grades in the background from the start
@@ -27,14 +31,14 @@ def pytest_collection_modifyitems(items):
     def phase(item):
         if item.path.name == "test_hostile.py":
             return 2
-        return 1 if "demo_class" in item.fixturenames else 0
+        return 1 if reads_demo_class(item) else 0
 
     items.sort(key=phase)  # stable: each phase keeps the files' order
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _demo_class_starts_with_the_session(request):
-    if any("demo_class" in item.fixturenames for item in request.session.items):
+    if any(reads_demo_class(item) for item in request.session.items):
         request.getfixturevalue("demo_class")
 
 

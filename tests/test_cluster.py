@@ -15,7 +15,8 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from test_grading import COURSE, grade
+from conftest import COURSE
+from test_grading import grade
 
 from course.grading.certificates import dask_options, make_certificates, security
 from course.grading.coordinator import STATE

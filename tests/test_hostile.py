@@ -11,8 +11,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import COURSE
 from nbformat.v4 import new_code_cell, new_markdown_cell
-from test_grading import COURSE, grade
+from test_grading import grade
 
 from course.grading.coordinator import STATE
 from course.grading.gradebook import gradebook_url

@@ -1,5 +1,5 @@
 import pytest
-from test_grading import COURSE
+from conftest import COURSE
 
 from course_kernel import settings
 from course_kernel.settings import Settings

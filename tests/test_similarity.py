@@ -8,7 +8,7 @@ import shutil
 
 import nbformat
 import pytest
-from test_grading import COURSE
+from conftest import COURSE
 
 from course.instructor.demo import Student, submission
 from course.instructor.similarity import main

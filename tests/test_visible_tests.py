@@ -11,10 +11,10 @@ import copy
 
 import nbformat
 import pytest
+from conftest import COURSE
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-from test_grading import COURSE
 
 from course.instructor.demo import Student, submission
 from course_kernel.profiles import EVALUATION_BATCH, profile_named
