@@ -5,10 +5,11 @@ that only writes each value, as plain data, into FOLDER in the notebook's folder
 Keras's own format; a `fit` history as its numbers and the settings the notebook asked for; an
 array as its shape, dtype and a digest of its values; a figure as the data of its lines; a
 function as its outputs on the inputs the grader chose for this cell (INPUTS, written just
-before the cell runs). The grading process moves FOLDER's files out of the kernel's reach when
-the cell ends (course/grading/execute.py); the verifier, a process that never runs student code,
-reads them and decides. Nothing here computes or holds an expected answer: this package is all
-of the course a grading kernel can import.
+before the cell runs; a task to be written with NumPy alone has its functions called in a
+process of their own instead, course/grading/numpy_only.py). The grading process moves FOLDER's
+files out of the kernel's reach when the cell ends (course/grading/execute.py); the verifier, a
+process that never runs student code, reads them and decides. Nothing here computes or holds an
+expected answer: this package is all of the course a grading kernel can import.
 
 Outside grading (the source notebook in the instructor's Jupyter, where the whole course is
 installed), the course's checks run here instead, on the values themselves.
@@ -137,67 +138,7 @@ def hand_over(assignment: str, cell: str, **values) -> None:
         check_here(assignment, cell, values)
         return
     inputs = _read_inputs()
-    use_reference(inputs)
     folder = Path(FOLDER)
     folder.mkdir(exist_ok=True)
     for name, value in values.items():
         save(folder, name, value if isinstance(value, keras.Model) else describe(value, inputs.get(name)))
-
-
-# The from-scratch layers (scratch_cnn) run with the grader's im2col and col2im in place of the
-# notebook's, so that a mistake there costs im2col's points and not the layers' too. The grader
-# sends their code in the inputs of the layers' test cells only, which run after im2col's and
-# col2im's own: it cannot answer those.
-REFERENCE_CODE = "reference im2col and col2im"
-_reference = {}
-
-
-def use_reference(inputs: dict) -> None:
-    """Take the grader's im2col and col2im from a cell's inputs, where they are."""
-    _reference.clear()
-    code = inputs.get(REFERENCE_CODE)
-    if isinstance(code, str):
-        scope = {"np": np}
-        exec(code, scope)
-        _reference.update(im2col=scope["im2col"], col2im=scope["col2im"])
-
-
-def layer_functions(namespace: dict, *names: str) -> dict:
-    """The notebook's Convolution and Pooling classes (from `namespace`, its globals) as functions
-    of their inputs, for a hidden test to hand over: `convolution_forward(x, W, b, stride, pad)`,
-    `convolution_dx` / `_dW` / `_db(x, W, b, dout, stride, pad)`, `pooling_forward(x, pool_h,
-    pool_w, stride)`, `pooling_dx(x, dout, pool_h, pool_w, stride)`."""
-    def convolution(x, weights, bias, stride, pad):
-        layer = namespace["Convolution"](weights, bias, int(stride), int(pad))
-        return layer, layer.forward(x)
-
-    def convolution_backward_pass(x, weights, bias, dout, stride, pad):
-        layer, _ = convolution(x, weights, bias, stride, pad)
-        return layer, layer.backward(dout)
-
-    def pooling(x, pool_h, pool_w, stride):
-        layer = namespace["Pooling"](int(pool_h), int(pool_w), int(stride))
-        return layer, layer.forward(x)
-
-    functions = {
-        "convolution_forward": lambda *args: convolution(*args)[1],
-        "convolution_dx": lambda *args: convolution_backward_pass(*args)[1],
-        "convolution_dW": lambda *args: convolution_backward_pass(*args)[0].dW,
-        "convolution_db": lambda *args: convolution_backward_pass(*args)[0].db,
-        "pooling_forward": lambda *args: pooling(*args)[1],
-        "pooling_dx": lambda x, dout, *args: pooling(x, *args)[0].backward(dout),
-    }
-    return {name: _with_reference_im2col(functions[name], namespace) for name in names}
-
-
-def _with_reference_im2col(function, namespace: dict):
-    def call(*args):
-        kept = {name: namespace[name] for name in _reference if name in namespace}
-        namespace.update(_reference)
-        try:
-            return function(*args)
-        finally:
-            for name in _reference:
-                namespace.pop(name, None)
-            namespace.update(kept)
-    return call

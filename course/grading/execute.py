@@ -15,11 +15,13 @@ dataset) refuses the task with its reason.
     python -m course.grading.execute NOTEBOOK FOLDER EXECUTED [--reference]   # what run_task starts
 """
 
+import concurrent.futures
 import contextlib
 import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -29,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 from course import protocol
 from course.grading.worker import WorkerRefused, die_with_parent, environment, worker_problem
@@ -141,33 +145,108 @@ def _take(handover: Path, target: Path | None) -> None:
     shutil.rmtree(away.parent, ignore_errors=True)
 
 
-def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, **kwargs):
-    """nbgrader's Execute, which also gives each test cell the inputs drawn for it and takes what
-    the cell handed over out of the kernel's reach as the cell ends (course_kernel.handover), then tells
-    the verifier the cell is ready."""
-    import secrets
+def draw_inputs(lecture, rng) -> dict:
+    """{test cell: the inputs drawn for its functions}, for every test cell of the lecture, drawn
+    before the notebook runs: a NumPy-only task's functions are called while the kernel starts."""
+    return {cell: lecture.inputs(cell, rng) for cell in lecture.tests}
 
-    import numpy as np
+
+def _is_given_or_test(cell, test_cells) -> bool:
+    """A test cell, or a given cell as nbgrader put it back (read-only, with a grade_id the gradebook
+    knows: nbgrader removes the grade_ids it does not know and restores the cells it does)."""
+    nbgrader = cell.metadata.get("nbgrader", {})
+    grade_id = nbgrader.get("grade_id")
+    return grade_id in test_cells or bool(grade_id and nbgrader.get("locked") and not nbgrader.get("solution"))
+
+
+def numpy_only_requests(nb, lecture, inputs: dict) -> dict:
+    """{test cell of a NumPy-only task: its course.grading.numpy_only.Request}: the student's code
+    is every code cell before the test cell that is neither a given nor a test cell, whatever its
+    metadata, turned into Python as IPython runs it."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from course.grading.numpy_only import Request
+    from course.lectures import numpy_calls, scratch
+
+    calls = Path(numpy_calls.__file__).read_text("utf-8")
+    transformer, cells, requests = TransformerManager(), [], {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type != "code":
+            continue
+        if grade_id in lecture.numpy_only:
+            task = lecture.numpy_only[grade_id]
+            requests[grade_id] = Request(cells=list(cells), names=list(task.names), calls=calls,
+                                         inputs=inputs.get(grade_id, {}),
+                                         reference=scratch.reference_code() if task.reference else None)
+        if not _is_given_or_test(cell, lecture.tests):
+            try:
+                cells.append(transformer.transform_cell(cell.source))
+            except Exception:  # IPython could not read it either: the kernel ran none of it
+                continue
+    return requests
+
+
+# Seconds a NumPy-only task's code may take (its code cells and the calls on a few small inputs).
+NUMPY_ONLY_TIMEOUT_S = 120
+
+
+def run_numpy_only(request, folder: Path, sandbox: bool) -> dict:
+    """{function: its outputs, or a Refusal} from course.grading.numpy_only run on `request` in a
+    process of its own, in the NumPy-only sandbox (without one: the course's interpreter, `python -I`)."""
+    import dataclasses
+
+    from course.grading import numpy_only
+    from course.grading.sandbox import numpy_only_command
+
+    folder.mkdir(parents=True)
+    (folder / "request.json").write_text(json.dumps(dataclasses.asdict(request)), "utf-8")
+    runner = Path(numpy_only.__file__).resolve()
+    arguments = ["request.json", "outputs.json"]
+    command = numpy_only_command(runner, folder, arguments) if sandbox else [sys.executable, "-I", str(runner),
+                                                                            *arguments]
+    try:
+        subprocess.run(command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=NUMPY_ONLY_TIMEOUT_S, start_new_session=True)
+        error = "it ended without a result"
+    except subprocess.TimeoutExpired:
+        error = f"it ran for more than {NUMPY_ONLY_TIMEOUT_S} s"
+    try:
+        return json.loads((folder / "outputs.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        refusal = numpy_only.Refusal(request.names[0], error=error)
+        return {function: dataclasses.asdict(refusal) for function in request.inputs}
+
+
+def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, numpy_only=None, **kwargs):
+    """nbgrader's Execute, which also gives each test cell the inputs drawn for it and takes what
+    the cell handed over out of the kernel's reach as the cell ends (course_kernel.handover), puts a
+    NumPy-only task's outputs (`numpy_only`: {test cell: a future of them}) in place of the kernel's,
+    then tells the verifier the cell is ready."""
     from nbgrader.preprocessors import Execute
 
     from course.lectures import LECTURES
-    from course_kernel.handover import FOLDER, INPUTS
+    from course_kernel.handover import DATA_SUFFIX, FOLDER, INPUTS
 
     lecture = LECTURES.get(assignment)
     test_cells = lecture.tests if lecture else {}
-    rng = np.random.default_rng(secrets.randbits(64))
+    numpy_only = numpy_only or {}
     (verify_dir / "inputs").mkdir(parents=True, exist_ok=True)  # also without a verifier (calibration)
 
     def grade_id(cell):
         return cell.metadata.get("nbgrader", {}).get("grade_id")
 
+    def drawn(cell):
+        path = verify_dir / "inputs" / f"{cell}.json"
+        return json.loads(path.read_text("utf-8")) if path.is_file() else {}
+
     class HandOverExecute(Execute):
         def on_cell_execute(self, cell, cell_index):
             _take(workdir / FOLDER, None)  # nothing the notebook left there counts
             if grade_id(cell) in test_cells:
-                inputs = json.dumps(lecture.inputs(grade_id(cell), rng))
-                (verify_dir / "inputs" / f"{grade_id(cell)}.json").write_text(inputs, "utf-8")
-                _write_new(workdir / INPUTS, inputs)
+                # A NumPy-only task's functions are called in its own process, never in the kernel.
+                inputs = {} if grade_id(cell) in numpy_only else drawn(grade_id(cell))
+                _write_new(workdir / INPUTS, json.dumps(inputs))
 
         def on_cell_executed(self, **kwargs):
             super().on_cell_executed(**kwargs)
@@ -176,21 +255,16 @@ def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, **
             _take(workdir / FOLDER, target)
             with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                 os.unlink(workdir / INPUTS)
+            if target is not None and grade_id(cell) in numpy_only:
+                target.mkdir(parents=True, exist_ok=True)
+                for function, described in numpy_only[grade_id(cell)].result().items():
+                    (target / f"{function}{DATA_SUFFIX}").write_text(json.dumps(described), "utf-8")
             if target is not None and verifier is not None:
                 with contextlib.suppress(BrokenPipeError):  # it died: the end of the notebook says why
                     verifier.stdin.write(f"{grade_id(cell)}\n")
                     verifier.stdin.flush()
 
     return HandOverExecute(**kwargs)
-
-
-def write_sources(nb, cells, folder: Path) -> None:
-    """The code of each solution cell in `cells`, as the notebook holds it, for the verifier to read."""
-    folder.mkdir(parents=True)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in cells and cell.cell_type == "code":
-            (folder / f"{grade_id}.py").write_text(cell.source, "utf-8")
 
 
 def start_verifier(assignment: str, verify_dir: Path, sandbox: bool):
@@ -200,7 +274,6 @@ def start_verifier(assignment: str, verify_dir: Path, sandbox: bool):
 
     home = verify_dir.parent / "verifier"
     home.mkdir()
-    (verify_dir / "inputs").mkdir(parents=True)
     command = [sys.executable, "-m", "course.grading.verifier", assignment, str(verify_dir)]
     if sandbox:
         command = sandbox_command(command, home, home, readonly=(verify_dir, course_package()))
@@ -261,17 +334,26 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
     from jupyter_client.manager import AsyncKernelManager
 
     from course.grading.sandbox import ReferenceKernelManager, SandboxedKernelManager
-    from course.grading.verifier import SOURCES, VERDICTS
+    from course.grading.verifier import VERDICTS
+    from course.lectures import LECTURES
     from course_kernel.profiles import KERNEL_ARGS
 
     sandbox = settings.read().sandbox != "off"
     assignment, verify_dir = workdir.name, workdir.parent / "verify"
-    if lecture is not None:
-        write_sources(nb, lecture.by_hand, verify_dir / SOURCES)
+    (verify_dir / "inputs").mkdir(parents=True)
+    # Every test cell's inputs, drawn now: written for the verifier, given to the kernel cell by cell.
+    known = LECTURES.get(assignment)
+    inputs = draw_inputs(known, np.random.default_rng(secrets.randbits(64))) if known else {}
+    for cell, drawn in inputs.items():
+        (verify_dir / "inputs" / f"{cell}.json").write_text(json.dumps(drawn), "utf-8")
     verifier = start_verifier(assignment, verify_dir, sandbox) if lecture is not None else None
+    # NumPy-only tasks run one after another beside the kernel, each in a process of its own.
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    numpy_only = {cell: pool.submit(run_numpy_only, request, verify_dir.parent / "numpy-only" / cell, sandbox)
+                  for cell, request in (numpy_only_requests(nb, lecture, inputs) if lecture else {}).items()}
     try:
         execute = executor(
-            assignment, workdir, verify_dir, verifier,
+            assignment, workdir, verify_dir, verifier, numpy_only,
             kernel_manager_class=(ReferenceKernelManager if reference else SandboxedKernelManager) if sandbox
             else AsyncKernelManager,
             # A training cell under the grade profile takes seconds to a minute; the lecture's full
@@ -299,6 +381,7 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
             nb.metadata["course"] = {"test_accuracy": verdicts.measured,
                                      "messages": apply_verdicts(nb, verdicts.verdicts)}
     finally:
+        pool.shutdown(cancel_futures=True)
         if verifier is not None and verifier.poll() is None:
             verifier.kill()
     return nb

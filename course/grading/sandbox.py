@@ -177,6 +177,71 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly
     return command
 
 
+def _interpreter_site() -> Path:
+    """The interpreter's own site-packages (not the course environment's)."""
+    import sysconfig
+
+    return Path(sysconfig.get_path("purelib", vars={"base": sys.base_prefix}))
+
+
+def _python_folders() -> list:
+    """Where this machine keeps Python packages besides the course's environment: Debian's, and
+    the interpreter's own site-packages."""
+    debian = [path for pattern in ("usr/lib/python3*", "usr/local/lib/python3*") for path in Path("/").glob(pattern)]
+    return [path for path in debian + [_interpreter_site()] if path.is_dir()]
+
+
+# Where the NumPy-only process finds its runner and NumPy.
+NUMPY_ONLY_HOME = Path("/numpy-only")
+
+
+def numpy_only_command(runner: Path, workdir: Path, arguments: list) -> list:
+    """`python runner *arguments` where only NumPy and the standard library exist
+    (course/grading/numpy_only.py): the interpreter's standard library, NumPy's own folder and the
+    runner, read-only; no other Python package is mounted (the course's environment, Debian's and the
+    interpreter's site-packages are not there); `workdir` writable; no network, no capabilities, not
+    root, no environment but the thread settings; the kernel's limits (prlimit)."""
+    import numpy
+
+    missing = missing_tools()
+    if missing:
+        raise SandboxUnavailable(f"{' and '.join(missing)} not found: install Debian's bubblewrap package.")
+    python = Path(os.path.realpath(sys.executable))
+    base = Path(sys.base_prefix).resolve()
+    site = _interpreter_site()
+    numpy_folder = Path(numpy.__file__).parent
+    command = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
+               "--die-with-parent", "--new-session", "--clearenv", "--ro-bind", "/usr", "/usr"]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        target = Path("/") / link
+        if target.is_symlink():
+            command += ["--symlink", os.readlink(target), str(target)]
+        elif target.is_dir():
+            command += ["--ro-bind", str(target), str(target)]
+    if base.parts[1] != "usr":
+        command += ["--ro-bind", str(base), str(base)]
+    size = ["--size", str(file_limit_bytes())]
+    for folder in _python_folders():
+        command += ["--tmpfs", str(folder)]  # an empty folder over each: nothing to import there
+    # NumPy in the interpreter's own (now empty) site-packages, which `python -I` puts on its path.
+    command += ["--ro-bind", str(numpy_folder), str(site / "numpy")]
+    if numpy_folder.with_name("numpy.libs").is_dir():  # the OpenBLAS of NumPy's wheel, where NumPy looks for it
+        command += ["--ro-bind", str(numpy_folder.with_name("numpy.libs")), str(site / "numpy.libs")]
+    command += ["--ro-bind", str(runner), str(NUMPY_ONLY_HOME / runner.name),
+                "--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp",
+                "--bind", str(workdir), str(workdir), "--chdir", str(workdir), "--remount-ro", "/",
+                "--setenv", "HOME", "/tmp", "--setenv", "PATH", "/usr/bin:/bin"]
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        command += ["--setenv", name, "1"]
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # set on machines where OpenBLAS needs them
+        if name in os.environ:
+            command += ["--setenv", name, os.environ[name]]
+    command += ["--", "prlimit", f"--as={memory_limit_bytes()}", f"--cpu={cpu_limit_seconds()}",
+                f"--fsize={file_limit_bytes()}", f"--nproc={process_limit()}", "--",
+                str(python), "-I", str(NUMPY_ONLY_HOME / runner.name), *arguments]
+    return command
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """Starts the kernel inside the sandbox; it talks to nbgrader over Unix sockets in a folder
     of its own, the only one besides its working folder that it may write."""

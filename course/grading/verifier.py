@@ -4,9 +4,9 @@
     python -m course.grading.verifier ASSIGNMENT FOLDER    # writes verdicts.json (course.protocol.Verdicts) here
 
 FOLDER holds `handed/<test cell>/` (the files each test cell's hand-over wrote, moved out of the
-kernel's reach as the cell ended), `inputs/<test cell>.json` (what the grader gave the cell's
-student functions) and `sources/<solution cell>.py` (the code of the cells a task says to compute
-by hand, as handed in: read as a syntax tree, never run). Models are loaded with Keras's safe mode:
+kernel's reach as the cell ended; for a NumPy-only task, its functions' outputs from the NumPy-only
+process, course/grading/numpy_only.py) and `inputs/<test cell>.json` (what the grader gave the cell's
+student functions). Models are loaded with Keras's safe mode:
 no code from the notebook is deserialised. Everything is recomputed from them and from the dataset,
 and compared with what the lecture expects (course/lectures/<lecture>.py). Grading starts it with the
 notebook, in the sandbox, and writes to its stdin the name of each test cell as the cell ends: it
@@ -26,26 +26,19 @@ import numpy as np
 from course import protocol
 from course.lectures import LECTURES
 from course.lectures.checks import dataset, fail
+from course.lectures.numpy_calls import calling
 from course.protocol import CheckFailed, Message, Verdicts
-from course_kernel.handover import DATA_SUFFIX, MODEL_SUFFIX, describe, use_reference
+from course_kernel.handover import DATA_SUFFIX, MODEL_SUFFIX, describe
 from course_kernel.profiles import active_profile, grading_profile, use_kernel_threads
 
 VERDICTS = "verdicts.json"  # written in its working folder
-SOURCES = "sources"  # the code of the cells computed by hand (a Lecture's by_hand), as handed in
 
 
 class Artefacts:
     """What one test cell handed over, by name, read from its files on first use."""
 
-    def __init__(self, folder: Path, inputs: dict, sources: Path | None = None):
+    def __init__(self, folder: Path, inputs: dict):
         self.folder, self.inputs, self.measured, self._loaded = folder, inputs, {}, {}
-        self.sources = sources
-
-    def source(self, cell: str):
-        """The code of the solution cell `cell` as handed in (given by the grading process, not by
-        the kernel), or None where there is none to read."""
-        path = self.sources / f"{cell}.py" if self.sources else None
-        return path.read_text("utf-8") if path and path.is_file() else None
 
     def __getitem__(self, name: str):
         if name not in self._loaded:
@@ -98,9 +91,13 @@ class LiveArtefacts(Artefacts):
 
 def check_here(assignment: str, cell: str, values: dict) -> None:
     """A hidden test outside grading (the source notebook in the instructor's Jupyter): every check
-    of `cell`, in the kernel, on the values themselves and on inputs drawn now."""
-    inputs = LECTURES[assignment].inputs(cell, np.random.default_rng())
-    use_reference(inputs)
+    of `cell`, in the kernel, on the values themselves and on inputs drawn now. A NumPy-only task's
+    functions are called here too, from the names the test gives (grading calls them in the
+    NumPy-only process)."""
+    lecture = LECTURES[assignment]
+    inputs = lecture.inputs(cell, np.random.default_rng())
+    if cell in lecture.numpy_only:
+        values = {**values, **{function: calling(function, values) for function in inputs}}
     verify_cell(assignment, cell, LiveArtefacts(values, inputs))
 
 
@@ -125,7 +122,7 @@ def verify(assignment: str, folder: Path, ready=()) -> Verdicts:
         inputs_file = folder / "inputs" / f"{cell}.json"
         inputs = json.loads(inputs_file.read_text("utf-8")) if inputs_file.is_file() else {}
         try:
-            artefacts = Artefacts(folder / "handed" / cell, inputs, folder / SOURCES)
+            artefacts = Artefacts(folder / "handed" / cell, inputs)
             measured.update(verify_cell(assignment, cell, artefacts, profile))
             verdicts[cell] = None
         except AssertionError as error:  # a check's CheckFailed, or an assert of its own

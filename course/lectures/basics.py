@@ -8,22 +8,21 @@ The NumPy tasks are checked against Keras where Keras has the same thing (the er
 import numpy as np
 
 from course.lectures.checks import keras_convolution
-from course.lectures.expect import by_hand, equals, function, model, trained
-from course.lectures.lecture import Lecture
+from course.lectures.expect import equals, function, model, trained
+from course.lectures.lecture import Lecture, NumPyOnly
+from course.lectures.numpy_calls import error_slope
 
 NAME = "basics"
-# Solution cells computed by hand in NumPy: (what each defines, other cells' names it may use).
-BY_HAND = {
-    "activations": (("sigmoid", "tanh", "relu"), ()),
-    "error": ("cross_entropy_error", ()),
-    "network": ("forward_221", ("sigmoid", "tanh")),
-    "softmax": ("softmax", ()),
-    "edge_filter": ("apply_filter", ()),
-    "gradient_descent": ("gradient_descent", ()),
-    "sgd_momentum": (("SGD", "Momentum"), ()),
-    "adagrad_adam": (("AdaGrad", "Adam"), ()),
+NUMPY_ONLY = {
+    "test_activations": NumPyOnly(("sigmoid", "tanh", "relu")),
+    "test_error": NumPyOnly(("cross_entropy_error",)),
+    "test_network": NumPyOnly(("forward_221",)),
+    "test_softmax": NumPyOnly(("softmax",)),
+    "test_edge_filter": NumPyOnly(("apply_filter",)),
+    "test_gradient_descent": NumPyOnly(("gradient_descent",)),
+    "test_sgd_momentum": NumPyOnly(("SGD", "Momentum")),
+    "test_adagrad_adam": NumPyOnly(("AdaGrad", "Adam")),
 }
-HAND = {cell: by_hand(cell, *spec) for cell, spec in BY_HAND.items()}
 
 # The seed's model: Reshape → Conv2D(16, 5×5, same) → MaxPooling → Flatten → Dense(1024) → Dense(10).
 SEED_MODEL = [
@@ -62,11 +61,6 @@ def keras_cross_entropy_error(p, t):
 def forward_221(x, w1, b1, w2, b2):
     """P = σ(w1 z1 + w2 z2 + b) of the 2-2-1 network, z = tanh(x W1 + b1)."""
     return sigmoid(np.tanh(x @ w1 + b1) @ w2 + b2)
-
-
-def error_slope(w):
-    """dE/dw of the notebook's error with two valleys, E(w) = (w² − 1)² + 0.3 w."""
-    return 4 * w * (w ** 2 - 1) + 0.3
 
 
 def descend(w0, learning_rate, steps):
@@ -112,21 +106,21 @@ def _adam(learning_rate, beta1, beta2):
 
 
 TESTS = {
-    "test_activations": [HAND["activations"], function("sigmoid", sigmoid), function("tanh", np.tanh),
+    "test_activations": [function("sigmoid", sigmoid), function("tanh", np.tanh),
                          function("relu", relu)],
-    "test_error": [HAND["error"], function("cross_entropy_error", keras_cross_entropy_error)],
+    "test_error": [function("cross_entropy_error", keras_cross_entropy_error)],
     "test_network": [
-        HAND["network"], function("forward_221", forward_221),
+        function("forward_221", forward_221),
         equals("params_221", 9, "2-2-1 のネットワークのパラメータ数が違います", "The 2-2-1 network's parameter count"),
         equals("params_2221", 15, "2-2-2-1 のネットワークのパラメータ数が違います",
                "The 2-2-2-1 network's parameter count"),
     ],
-    "test_softmax": [HAND["softmax"], function("softmax", softmax)],
-    "test_edge_filter": [HAND["edge_filter"], function("apply_filter", keras_convolution)],
-    "test_gradient_descent": [HAND["gradient_descent"], function("descend", descend)],
-    "test_sgd_momentum": [HAND["sgd_momentum"], function("sgd_steps", keras_steps(_sgd)),
+    "test_softmax": [function("softmax", softmax)],
+    "test_edge_filter": [function("apply_filter", keras_convolution)],
+    "test_gradient_descent": [function("descend", descend)],
+    "test_sgd_momentum": [function("sgd_steps", keras_steps(_sgd)),
                           function("momentum_steps", keras_steps(_sgd))],
-    "test_adagrad_adam": [HAND["adagrad_adam"], function("adagrad_steps", keras_steps(_adagrad)),
+    "test_adagrad_adam": [function("adagrad_steps", keras_steps(_adagrad)),
                           function("adam_steps", keras_steps(_adam))],
     "test_model": [model("model", SEED_MODEL, SEED_COMPILE)],
     "test_result": [trained("history", "model", NAME, keys=SEED_HISTORY_KEYS)],
@@ -187,4 +181,4 @@ def inputs(cell: str, rng) -> dict:
     return {}
 
 
-LECTURE = Lecture(NAME, TESTS, by_hand=BY_HAND, inputs=inputs, grading_seconds=47.3)
+LECTURE = Lecture(NAME, TESTS, numpy_only=NUMPY_ONLY, inputs=inputs, grading_seconds=47.3)

@@ -489,9 +489,29 @@ def _call_text(function: str, case: dict) -> str:
     return f"{function}({', '.join(args)})"
 
 
+NUMPY_ONLY_JA = ("採点では、この課題のコードを NumPy と標準ライブラリだけがある環境で実行します"
+                 "（Keras・TensorFlow・SciPy やノートブックのデータはありません）。NumPy だけで書いてください。")
+NUMPY_ONLY_EN = ("Grading runs this task's code where only NumPy and the standard library exist (no Keras, "
+                 "TensorFlow, SciPy or the notebook's data): write it with NumPy alone.")
+
+
+def refused(described: dict) -> None:
+    """The task's code did not run with NumPy alone (course.grading.numpy_only.Refusal): say why."""
+    name, statement, error = (str(described.get(key) or "") for key in ("name", "statement", "error"))
+    if statement or error:
+        where = f" `{statement}`" if statement else ""
+        fail(f"{name} を定義する文{where}が NumPy だけの環境でエラーになりました: {error}。{NUMPY_ONLY_JA}",
+             f"The statement that defines {name}{where} raised {error} with NumPy alone. {NUMPY_ONLY_EN}")
+    fail(f"NumPy だけの環境では {name} が定義されません。{NUMPY_ONLY_JA}",
+         f"{name} is not defined when your code runs with NumPy alone. {NUMPY_ONLY_EN}")
+
+
 def check_outputs(function: str, described, cases: list, reference, compare=None) -> None:
     """The student's `function`, called in the kernel on `cases`, gave what `reference` gives
     (`compare(call, actual, expected)` fails where not; by default `check_array`)."""
+    numpy_only = isinstance(described, dict) and described.get("numpy_only")
+    if isinstance(described, dict) and described.get("kind") == "refused":
+        refused(described)
     if not isinstance(described, dict) or described.get("kind") != "outputs":
         fail(f"{function} が関数ではありません。", f"{function} should be a function.")
     outputs = described["outputs"]
@@ -500,7 +520,11 @@ def check_outputs(function: str, described, cases: list, reference, compare=None
     for case, output in zip(cases, outputs, strict=True):
         call = _call_text(function, case)
         if "raised" in output:
-            fail(f"{call} でエラーになりました: {output['raised']}", f"{call} raised {output['raised']}")
+            error = output["raised"]
+            if numpy_only:  # it may work in the student's kernel, where Keras and the data are
+                fail(f"{call} でエラーになりました: {error}。{NUMPY_ONLY_JA}",
+                     f"{call} raised {error}. {NUMPY_ONLY_EN}")
+            fail(f"{call} でエラーになりました: {error}", f"{call} raised {error}")
         expected = np.asarray(reference(*arguments(case), **case.get("kwargs", {})), float)
         try:
             actual = np.asarray(output["output"], float)
@@ -579,62 +603,3 @@ def check_learning_curves(fig, result) -> None:
                     f"{i} つ目のグラフの {key} の線が result.history['{key}'] ではありません。",
                     f"Subplot {i}: the line {key!r} does not plot result.history[{key!r}].",
                 )
-
-
-# What a task done "by hand in NumPy" may use besides what its own cell defines.
-BY_HAND_MODULES = {"numpy", "math", "itertools", "functools", "collections"}
-BY_HAND_NAMES = {"np", "numpy", "math"}
-# Builtins that reach code the cell does not show.
-HIDDEN_REACH = {"__import__", "eval", "exec", "compile", "globals", "locals", "vars", "open", "breakpoint"}
-
-
-def borrowed_names(source: str, defined: str | tuple, allowed=()) -> list:
-    """What the code of a cell that must define `defined` (a name, or several) by hand uses and neither defines nor may
-    use by hand: modules other than NumPy's kind, names defined elsewhere (a test cell's Keras
-    helper, the course's references), builtins that reach hidden code. Read as a syntax tree, never
-    run; the cell's bare expressions (the prints that show a result) are not read."""
-    import ast
-    import builtins
-
-    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]  # IPython magics
-    try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError:
-        return []  # the cell fails when it runs, and its tests with it
-    definitions = [node for node in tree.body if not isinstance(node, ast.Expr)]
-    bound, loaded, borrowed = set(), set(), set()
-    written = {node.name for definition in definitions for node in ast.walk(definition)
-               if isinstance(node, ast.FunctionDef | ast.ClassDef)}
-    names = (defined,) if isinstance(defined, str) else defined
-    borrowed.update(f"{name} not written with def or class" for name in names if name not in written)
-    for node in (inner for definition in definitions for inner in ast.walk(definition)):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            relative = getattr(node, "level", 0)
-            borrowed.update(f"import {m}" for m in modules if relative or m.split(".")[0] not in BY_HAND_MODULES)
-            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            bound.add(node.name)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, ast.Name):
-            (bound if isinstance(node.ctx, ast.Store | ast.Del) else loaded).add(node.id)
-    available = bound | BY_HAND_NAMES | set(allowed) | (set(dir(builtins)) - HIDDEN_REACH)
-    return sorted(borrowed | (loaded - available))
-
-
-def check_by_hand(cell: str, source, defined: str | tuple, allowed=()) -> None:
-    """The cell's task says to compute by hand in NumPy: its code may not call Keras, TensorFlow,
-    SciPy, the course's references or a helper defined in another cell."""
-    if source is None:
-        return  # outside grading the cell's code is not at hand: the verifier reads it
-    borrowed = borrowed_names(source, defined, allowed)
-    if borrowed:
-        names = ", ".join(borrowed)
-        defined = defined if isinstance(defined, str) else ", ".join(defined)
-        fail(f"{defined} は NumPy で手で計算する課題ですが、{cell} のセルがほかのもの（{names}）を使っています。"
-             "NumPy だけで書いてください。",
-             f"{defined} is a task to compute by hand in NumPy, but the {cell} cell uses what it does not "
-             f"define: {names}. Write it with NumPy alone.")

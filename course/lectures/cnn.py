@@ -1,19 +1,17 @@
 """CNN: what each test cell of cnn.ipynb must hand over, and its checks."""
 
 from course.lectures.checks import convolution_cases, keras_convolution
-from course.lectures.expect import by_hand, conv, dense, dropout, function, images, model, trained
-from course.lectures.lecture import Lecture
+from course.lectures.expect import conv, dense, dropout, function, images, model, trained
+from course.lectures.lecture import Lecture, NumPyOnly
 
 NAME = "cnn"
-# Solution cells computed by hand in NumPy: (what each defines, other cells' names it may use).
-BY_HAND = {"convolution": ("convolve", ())}
-HAND = {cell: by_hand(cell, *spec) for cell, spec in BY_HAND.items()}
+NUMPY_ONLY = {cell: NumPyOnly(("convolve",)) for cell in ("test_convolution_slides", "test_convolution_keras")}
 
 TESTS = {
     "test_preprocessing": [images("train", (60000, 28, 28, 1)), images("test", (10000, 28, 28, 1)),
                            images("train"), images("test")],
-    "test_convolution_slides": [HAND["convolution"], function("convolve", keras_convolution)],
-    "test_convolution_keras": [HAND["convolution"], function("convolve", keras_convolution)],
+    "test_convolution_slides": [function("convolve", keras_convolution)],
+    "test_convolution_keras": [function("convolve", keras_convolution)],
     "test_model": [model("model", [conv(32, (None, 28, 28, 32), 320), ("Flatten", (None, 25088), 0, {}),
                                    dropout((None, 25088)), dense(10, 250890, "softmax")])],
     "test_result": [trained("result", "model", NAME)],
@@ -42,4 +40,4 @@ def inputs(cell: str, rng) -> dict:
     return {}
 
 
-LECTURE = Lecture(NAME, TESTS, by_hand=BY_HAND, inputs=inputs, grading_seconds=45.9)
+LECTURE = Lecture(NAME, TESTS, numpy_only=NUMPY_ONLY, inputs=inputs, grading_seconds=45.9)

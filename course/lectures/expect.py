@@ -10,7 +10,6 @@ import numpy as np
 from course.lectures.checks import (
     HISTORY_KEYS,
     LECTURE_COMPILE,
-    check_by_hand,
     check_compile,
     check_digest,
     check_gradient,
@@ -90,12 +89,6 @@ def _on_test_images(check_value):
 
 score = _on_test_images(check_test_score)
 misclassified = _on_test_images(check_misclassified)
-
-
-def by_hand(cell: str, defined: str | tuple, allowed: tuple = ()):
-    """The solution cell `cell`, which defines `defined` (a name or several), computes by hand: no
-    Keras, SciPy, course reference or other cell's helper than `allowed`."""
-    return lambda a, profile: check_by_hand(cell, a.source(cell), defined, allowed)
 
 
 def function(name: str, reference):

@@ -1,5 +1,5 @@
 """What a lecture gives the grading machinery: its test cells' checks, the inputs drawn for them
-when a notebook is graded, and the cells students must compute by hand."""
+when a notebook is graded, and the tasks to be written with NumPy alone."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,14 +10,23 @@ def _no_inputs(cell: str, rng) -> dict:
 
 
 @dataclass(frozen=True)
+class NumPyOnly:
+    """A task that says to compute in NumPy: the functions its test cell checks are run and called
+    where only NumPy and the standard library exist (course/grading/numpy_only.py), from the
+    student's code as handed in, never in the student's kernel."""
+
+    names: tuple  # what the task's code defines: its functions or classes
+    reference: bool = False  # its layers run with the grader's im2col and col2im (scratch_cnn)
+
+
+@dataclass(frozen=True)
 class Lecture:
     name: str  # the assignment's name: source/<name>/<name>.ipynb
     # {test cell's grade_id: [checks]}: functions of the cell's artefacts (course.grading.verifier.Artefacts)
     # and the grading profile, built with course.lectures.expect
     tests: dict
-    # {solution cell computed by hand in NumPy: (the name it defines, or a tuple of them; names of other
-    #  cells it may use)}
-    by_hand: dict = field(default_factory=dict)
+    # {test cell of a NumPy-only task: NumPyOnly}: its functions' outputs come from the NumPy-only process
+    numpy_only: dict = field(default_factory=dict)
     # (test cell, a NumPy Generator) -> {function name: [{"args": [...], "kwargs": {...}}]}: what the
     # cell's student functions are called on, drawn anew each time a notebook is graded
     inputs: Callable = _no_inputs

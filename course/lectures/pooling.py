@@ -1,21 +1,18 @@
 """プーリング層: what each test cell of pooling.ipynb must hand over, and its checks."""
 
 from course.lectures.checks import keras_pooling, pooling_cases
-from course.lectures.expect import by_hand, conv, dense, dropout, equals, function, misclassified, model, pool, trained
-from course.lectures.lecture import Lecture
+from course.lectures.expect import conv, dense, dropout, equals, function, misclassified, model, pool, trained
+from course.lectures.lecture import Lecture, NumPyOnly
 
 NAME = "pooling"
-# Solution cells computed by hand in NumPy: (what each defines, other cells' names it may use).
-BY_HAND = {"max_pool": ("max_pool", ()), "average_pool": ("average_pool", ())}
-HAND = {cell: by_hand(cell, *spec) for cell, spec in BY_HAND.items()}
+NUMPY_ONLY = {"test_max_pool": NumPyOnly(("max_pool",)), "test_average_pool": NumPyOnly(("average_pool",))}
 
 POOL_SIZES = list(range(1, 8))
 PREDICTED_SHAPES = [[26, 26, 32], [13, 13, 32], [11, 11, 64], [5, 5, 64], [3, 3, 64], [576], [64], [10]]
 
 TESTS = {
-    "test_max_pool": [HAND["max_pool"], function("max_pool", keras_pooling("max"))],
-    "test_average_pool": [HAND["average_pool"],
-                          function("average_pool", keras_pooling("average"))],
+    "test_max_pool": [function("max_pool", keras_pooling("max"))],
+    "test_average_pool": [function("average_pool", keras_pooling("average"))],
     "test_model_pool": [model("model_pool", [
         conv(32, (None, 28, 28, 32), 320), conv(64, (None, 28, 28, 64), 18496), pool((None, 14, 14, 64)),
         ("Flatten", (None, 12544), 0, {}), dropout((None, 12544)), dense(10, 125450, "softmax")])],
@@ -54,4 +51,4 @@ def inputs(cell: str, rng) -> dict:
     return {}
 
 
-LECTURE = Lecture(NAME, TESTS, by_hand=BY_HAND, inputs=inputs, grading_seconds=73.8)
+LECTURE = Lecture(NAME, TESTS, numpy_only=NUMPY_ONLY, inputs=inputs, grading_seconds=73.8)

@@ -4,27 +4,27 @@ scratch_cnn.ipynb must hand over, and its checks."""
 import numpy as np
 
 from course.lectures import scratch
-from course.lectures.expect import by_hand, equals, function, gradient, trained_from_scratch
-from course.lectures.lecture import Lecture
-from course_kernel.handover import REFERENCE_CODE
+from course.lectures.expect import equals, function, gradient, trained_from_scratch
+from course.lectures.lecture import Lecture, NumPyOnly
 
 NAME = "scratch_cnn"
-# Solution cells computed by hand in NumPy: (what each defines, other cells' names it may use).
-BY_HAND = {"im2col": ("im2col", ()), "col2im": ("col2im", ()), "convolution": ("Convolution", ("im2col", "col2im")),
-           "pooling": ("Pooling", ("im2col", "col2im"))}
-HAND = {cell: by_hand(cell, *spec) for cell, spec in BY_HAND.items()}
+# The layers run with the grader's im2col and col2im: a mistake there costs im2col's points, not theirs too.
+NUMPY_ONLY = {"test_im2col": NumPyOnly(("im2col",)), "test_col2im": NumPyOnly(("col2im",)),
+              **{cell: NumPyOnly(("Convolution",), reference=True)
+                 for cell in ("test_convolution_forward", "test_convolution_backward")},
+              **{cell: NumPyOnly(("Pooling",), reference=True)
+                 for cell in ("test_pooling_forward", "test_pooling_backward")}}
 
 SIMPLE_CONV_NET_PARAMS = 30 * (5 * 5 + 1) + (12 * 12 * 30 + 1) * 100 + (100 + 1) * 10  # 433,890
 
 TESTS = {
-    "test_im2col": [HAND["im2col"], function("im2col", scratch.im2col)],
-    "test_col2im": [HAND["col2im"], function("col2im", scratch.col2im)],
-    "test_convolution_forward": [HAND["convolution"],
-                                 function("convolution_forward", scratch.keras_convolution)],
-    "test_convolution_backward": [HAND["convolution"]] + [
+    "test_im2col": [function("im2col", scratch.im2col)],
+    "test_col2im": [function("col2im", scratch.col2im)],
+    "test_convolution_forward": [function("convolution_forward", scratch.keras_convolution)],
+    "test_convolution_backward": [
         gradient(f"convolution_d{p}", scratch.numerical_convolution_gradient(p)) for p in ("x", "W", "b")],
-    "test_pooling_forward": [HAND["pooling"], function("pooling_forward", scratch.keras_pooling)],
-    "test_pooling_backward": [HAND["pooling"], gradient("pooling_dx", scratch.numerical_pooling_gradient)],
+    "test_pooling_forward": [function("pooling_forward", scratch.keras_pooling)],
+    "test_pooling_backward": [gradient("pooling_dx", scratch.numerical_pooling_gradient)],
     "test_param_count": [
         function("conv_net_params", lambda *args: scratch.keras_simple_conv_net(*args).count_params()),
         equals("simple_conv_net_params", SIMPLE_CONV_NET_PARAMS, "SimpleConvNet のパラメータ数が違います",
@@ -47,7 +47,8 @@ POOLING_LAYER_CASES = [(2, 3, 4, 4, 2, 2, 2), (1, 2, 6, 8, 2, 2, 2), (2, 1, 7, 7
                        (2, 2, 5, 6, 2, 3, 1)]
 
 
-def _cases(cell: str, rng) -> dict:
+def inputs(cell: str, rng) -> dict:
+    """What the layers and functions are called on, drawn now."""
     def array(*shape, scale=1.0):
         return (rng.standard_normal(shape) * scale).round(3).tolist()
 
@@ -90,13 +91,4 @@ def _cases(cell: str, rng) -> dict:
     return {}
 
 
-def inputs(cell: str, rng) -> dict:
-    """What the layers and functions are called on, drawn now; the layers' cells also get the
-    reference im2col and col2im (course_kernel.handover)."""
-    drawn = _cases(cell, rng)
-    if any(name.startswith(("convolution_", "pooling_")) for name in drawn):
-        drawn[REFERENCE_CODE] = scratch.reference_code()
-    return drawn
-
-
-LECTURE = Lecture(NAME, TESTS, by_hand=BY_HAND, inputs=inputs, grading_seconds=84.1)
+LECTURE = Lecture(NAME, TESTS, numpy_only=NUMPY_ONLY, inputs=inputs, grading_seconds=84.1)
