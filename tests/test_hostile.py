@@ -262,15 +262,6 @@ CLASS.update({
 })
 
 DOWNLOADS = {"zoe": ["Copy of mlp1.ipynb"], "yuki": ["mlp1.ipynb", "mlp1 (1).ipynb"]}
-KERAS_AVERAGE_POOL = """
-def average_pool(feature_map, pool_size=2, stride=None):
-    from keras.layers import AveragePooling2D
-    feature_map = np.asarray(feature_map, 'float32')
-    pooled = AveragePooling2D(pool_size, strides=stride)(feature_map.reshape(1, *feature_map.shape, 1))
-    return np.asarray(pooled)[0, :, :, 0]
-"""
-
-
 def imports_reference(grade_id: str, statement: str):
     """The student's own answer, replaced by the course's reference wherever that can be imported
     (a grading kernel of the old layout could; Colab cannot)."""
@@ -290,24 +281,164 @@ def unanswered(*grade_ids):
     return edit
 
 
+def append(grade_id, code):
+    def edit(nb):
+        nb.cells[cell_index(nb, grade_id)].source += "\n" + code
+    return edit
+
+
+def replace_in(grade_id, text, replacement):
+    def edit(nb):
+        cell = nb.cells[cell_index(nb, grade_id)]
+        assert text in cell.source, (grade_id, text)
+        cell.source = cell.source.replace(text, replacement)
+    return edit
+
+
+def stripped(grade_id, code=None):
+    """The solution cell without its nbgrader metadata (`code` in place of its own, where given)."""
+    def edit(nb):
+        cell = nb.cells[cell_index(nb, grade_id)]
+        cell.metadata.pop("nbgrader")
+        cell.source = cell.source if code is None else code
+    return edit
+
+
+def replaced_by_new_cell(grade_id, code):
+    """The solution cell deleted, `code` in a new cell in its place."""
+    def edit(nb):
+        nb.cells[cell_index(nb, grade_id)] = new_code_cell(code)
+    return edit
+
+
+# Routes past NumPy for the tasks that say "in NumPy" (each test on its own task of basics), which
+# grading runs where only NumPy exists (course/grading/numpy_only.py).
+KERAS_SIGMOID = ("sigmoid = lambda x: np.asarray(np.__builtins__['__import__']('keras').activations.sigmoid("
+                 "np.asarray(x, 'float32')))")
+KERAS_ERROR = """import keras
+
+
+def cross_entropy_error(p, t):
+    return float(np.sum(keras.ops.convert_to_numpy(keras.losses.categorical_crossentropy(t, p))))
+"""
+KERAS_NETWORK = """import keras
+
+
+def forward_221(x, W1, b1, w2, b2):
+    z = keras.ops.convert_to_numpy(keras.ops.tanh(x @ W1 + b1))
+    return keras.ops.convert_to_numpy(keras.ops.sigmoid(z @ w2 + b2))
+"""
+KERAS_DESCENT = """files = !ls
+import keras
+
+
+def gradient_descent(grad, w0, learning_rate, steps):
+    path = [float(w0)]
+    for _ in range(steps):
+        path.append(path[-1] - learning_rate * grad(path[-1]))
+    return keras.ops.convert_to_numpy(keras.ops.convert_to_tensor(path, 'float64'))
+"""
+SUBCLASS_SGD = """def _classes(cls):
+    for sub in (cls.__subclasses__() if cls is not type else []):
+        yield sub
+        yield from _classes(sub)
+
+
+class SGD:
+    def __init__(self, learning_rate=0.01):
+        found = next(c for c in _classes(object) if c.__module__.startswith('keras') and c.__name__ == 'SGD')
+        self.keras = found(learning_rate)
+
+    def update(self, params, grads):
+        for key in params:
+            params[key] -= float(self.keras.learning_rate) * grads[key]
+"""
+# Honest answers written other ways than the reference: none of them costs a point.
+TYPED_ACTIVATIONS = """from __future__ import annotations
+from typing import Tuple
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def tanh(x: np.ndarray) -> np.ndarray:
+    return np.tanh(x)
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    match np.ndim(x):
+        case 0:
+            return max(0.0, float(x))
+        case _:
+            return np.where(x > 0, x, 0.0)
+"""
+STEP_HELPER = "def _step(value, change):\n    return value - change\n"
+TF_LOGGING = "import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\nimport warnings\nwarnings.filterwarnings('ignore')\n"
+SLIDING_MAX_POOL = """from numpy.lib.stride_tricks import sliding_window_view
+
+
+def max_pool(feature_map, pool_size=2, stride=None):
+    windows = sliding_window_view(np.asarray(feature_map, float), (pool_size, pool_size))
+    return windows[::stride or pool_size, ::stride or pool_size].max(axis=(2, 3))
+"""
+POOL_HELPER = """def _pool(feature_map, pool_size, stride, reduce):
+    feature_map = np.asarray(feature_map, dtype=float)
+    stride = stride or pool_size
+    out = np.empty(((feature_map.shape[0] - pool_size) // stride + 1, (feature_map.shape[1] - pool_size) // stride + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = reduce(feature_map[i * stride:i * stride + pool_size, j * stride:j * stride + pool_size])
+    return out
+"""
+KERAS_CONVOLVE = """def convolve(image, kernel, stride=1, padding='valid'):
+    keras = np.__builtins__['__import__']('keras')
+    kernel = np.asarray(kernel, 'float32')
+    layer = keras.layers.Conv2D(1, kernel.shape, strides=stride, padding=padding, use_bias=False)
+    layer.build((1, *np.shape(image), 1))
+    layer.set_weights([kernel[:, :, None, None]])
+    return np.asarray(layer(np.asarray(image, 'float32')[None, :, :, None]))[0, :, :, 0]
+"""
+BASICS_MODELS = {"test_model", "test_result"}
 CNN_MODELS = ("model", "model_two_conv")
 POOLING_MODELS = ("model_pool", "model_deep", "model_valid")
-# Tasks that say "by hand in NumPy", answered from the course's references or with Keras's own
-# layer: (assignment, student): (notebook, the by-hand tests whose points it loses, other tests it
-# fails: its models are left unanswered so that nothing trains).
-BY_HAND_FORGERS = {
-    ("cnn", "importer"): (edited(unanswered(*CNN_MODELS), imports_reference(
-        "convolution", "from course.lectures.checks import keras_convolution as convolve"), assignment="cnn"),
-        {"test_convolution_slides", "test_convolution_keras"},
-        {"test_model", "test_result", "test_model_two_conv", "test_result_two_conv"}),
-    ("pooling", "importer"): (edited(unanswered(*POOLING_MODELS), imports_reference(
-        "max_pool", "from course.lectures.checks import keras_pooling; max_pool = keras_pooling('max')"),
-        set_source("average_pool", KERAS_AVERAGE_POOL), assignment="pooling"), {"test_max_pool", "test_average_pool"},
+# Tasks that say "in NumPy": (assignment, student): (notebook, the NumPy tasks' tests whose points it
+# loses, other tests it fails: its models are left unanswered so that nothing trains).
+NUMPY_ONLY_CLASS = {
+    # Keras or SciPy by seven routes, one a task; adagrad_adam answered honestly keeps its points.
+    ("basics", "smuggler"): (edited(
+        unanswered("model"), append("activations", KERAS_SIGMOID), stripped("error", KERAS_ERROR),
+        replaced_by_new_cell("network", KERAS_NETWORK + "\n\nparams_221, params_2221 = 9, 15\n"),
+        new_cell_after("softmax", "from scipy.special import softmax"),
+        set_source("edge_filter", "%time from scipy.signal import correlate2d as apply_filter"),
+        set_source("gradient_descent", KERAS_DESCENT), append("sgd_momentum", SUBCLASS_SGD), assignment="basics"),
+        {"test_activations", "test_error", "test_network", "test_softmax", "test_edge_filter",
+         "test_gradient_descent", "test_sgd_momentum"}, BASICS_MODELS),
+    # Trial calls on the notebook's data, typing and __future__, match, a helper in a cell of its
+    # own, plots and TensorFlow's logging settings in the cells.
+    ("basics", "tinkerer"): (edited(
+        unanswered("model"), set_source("activations", TYPED_ACTIVATIONS),
+        append("edge_filter", "edges = apply_filter(train_images[0].reshape(28, 28), vertical_edge)"),
+        append("gradient_descent", "import matplotlib.pyplot as plt\npath = gradient_descent(dE, 2.0, 0.05, 100)\n"
+                                   "plt.plot(path)\ndisplay(path[-1])"),
+        new_cell_after("network", STEP_HELPER), prepend("adagrad_adam", TF_LOGGING),
+        replace_in("sgd_momentum", "params[key] -= self.learning_rate * grads[key]",
+                   "params[key] = _step(params[key], self.learning_rate * grads[key])"),
+        assignment="basics"), set(), BASICS_MODELS),
+    ("cnn", "smuggler"): (edited(unanswered(*CNN_MODELS), set_source("convolution", KERAS_CONVOLVE), assignment="cnn"),
+                          {"test_convolution_slides", "test_convolution_keras"},
+                          {"test_model", "test_result", "test_model_two_conv", "test_result_two_conv"}),
+    ("pooling", "tinkerer"): (edited(
+        unanswered(*POOLING_MODELS), set_source("max_pool", SLIDING_MAX_POOL), new_cell_after("max_pool", POOL_HELPER),
+        set_source("average_pool", "def average_pool(feature_map, pool_size=2, stride=None):\n"
+                                   "    return _pool(feature_map, pool_size, stride, np.mean)\n"),
+        assignment="pooling"), set(),
         {"test_model_pool", "test_result_pool", "test_model_deep", "test_result_deep", "test_model_valid",
          "test_result_valid", "test_misclassified"}),
-    # All else answered but the training loop: its layers, which use im2col, keep their points.
+    # Tries the course's reference where it can be imported: nowhere while grading, so its own
+    # im2col is graded; all else answered but the training loop.
     ("scratch_cnn", "importer"): (edited(unanswered("train"), imports_reference(
-        "im2col", "from course.lectures.scratch import im2col"), assignment="scratch_cnn"), {"test_im2col"},
+        "im2col", "from course.lectures.scratch import im2col"), assignment="scratch_cnn"), set(),
         {"test_training"}),
 }
 
@@ -336,11 +467,11 @@ def hostile_class(tmp_path_factory):
         (course / "submitted" / student / "mlp1" / "mlp1.ipynb").unlink()
         for name in names:
             write(course / "submitted" / student / "mlp1" / name, reference())
-    for (assignment, student), (submission, *_) in BY_HAND_FORGERS.items():
+    for (assignment, student), (submission, *_) in NUMPY_ONLY_CLASS.items():
         write(course / "submitted" / student / assignment / f"{assignment}.ipynb", submission)
     os.environ.update(LIMITS)
     try:
-        run = grade(course, "mlp1", *sorted({a for a, _ in BY_HAND_FORGERS}), "--timeout", NOTEBOOK_TIMEOUT,
+        run = grade(course, "mlp1", *sorted({a for a, _ in NUMPY_ONLY_CLASS}), "--timeout", NOTEBOOK_TIMEOUT,
                     "--workers", "3")
     finally:
         for key in LIMITS:
@@ -353,7 +484,7 @@ def hostile_class(tmp_path_factory):
 def test_every_submission_ends_with_a_score_and_a_reason(hostile_class):
     _, run, report = hostile_class
     assert run.returncode == 1  # some notebooks could not be graded, and the command says so
-    assert sorted(report) == sorted([(student, "mlp1") for student in CLASS] + [(s, a) for a, s in BY_HAND_FORGERS])
+    assert sorted(report) == sorted([(student, "mlp1") for student in CLASS] + [(s, a) for a, s in NUMPY_ONLY_CLASS])
     for student, (_, score, reason) in CLASS.items():
         row = report[student, "mlp1"]
         assert (float(row["score"]), row["max_score"]) == (score, "10"), (student, row)
@@ -363,18 +494,17 @@ def test_every_submission_ends_with_a_score_and_a_reason(hostile_class):
             assert row["status"] == "not graded" and row["reasons"], (student, row)
 
 
-def test_by_hand_tasks_answered_with_the_course_or_keras_lose_their_points(hostile_class):
+def test_numpy_tasks_lose_exactly_their_points_when_they_reach_past_numpy(hostile_class):
     from nbgrader.api import Gradebook
 
     course, _, report = hostile_class
     with Gradebook(gradebook_url(course)) as gradebook:
-        for (assignment, student), (_, by_hand, unanswered_tests) in BY_HAND_FORGERS.items():
+        for (assignment, student), (_, lost, unanswered_tests) in NUMPY_ONLY_CLASS.items():
             notebook = gradebook.find_submission_notebook(assignment, assignment, student)
             failed = {g.name for g in notebook.grades if not g.needs_manual_grade and g.score < g.max_score}
-            assert failed == by_hand | unanswered_tests, (assignment, student, failed)
-            reasons = report[student, assignment]["reasons"]
-            for test in by_hand:
-                assert re.search(f"{test} -[0-9]+ \\([^;]* is a task to compute by hand", reasons), reasons
+            assert failed == lost | unanswered_tests, (assignment, student, failed)
+    reasons = report["smuggler", "basics"]["reasons"]
+    assert reasons.count("NumPy alone") >= 3, reasons
 
 
 def test_a_colab_download_is_renamed(hostile_class):
