@@ -1,5 +1,6 @@
 """Wall time to autograde one submission under each profile, the part of it the verifier took
-after the notebook had run, and the test accuracies the verifier measured.
+after the notebook had run, the seconds its NumPy-only tasks' processes took (beside the kernel),
+and the test accuracies the verifier measured.
 
     python benchmarks/grading_time.py                       # mlp1, alice, all three profiles
     python benchmarks/grading_time.py --assignments cnn pooling --profiles smoke grade
@@ -44,9 +45,11 @@ def autograde_seconds(assignment: str, student: str, profile: str) -> tuple:
         log = nbgrader("autograde", assignment, "--student", student).stderr
         seconds = time.perf_counter() - start
         verifier = re.search(r"verified in ([\d.]+) s", log)
+        numpy_only = re.search(r"NumPy-only task\(s\) ran in ([\d.]+) s", log)
         nb = nbformat.read(course / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
         accuracies = nb.metadata.get("course", {}).get("test_accuracy", {})
-        return seconds, float(verifier.group(1)) if verifier else None, accuracies
+        return (seconds, float(verifier.group(1)) if verifier else None,
+                float(numpy_only.group(1)) if numpy_only else 0.0, accuracies)
 
 
 def main() -> int:
@@ -56,12 +59,13 @@ def main() -> int:
     parser.add_argument("--profiles", nargs="+", default=["smoke", "grade", "full"])
     args = parser.parse_args()
     print(f"autograde {args.student}'s notebooks on {os.cpu_count()} CPU cores")
-    print(f"{'assignment':<11} {'profile':<8} {'seconds':>8} {'verifier':>8}  test accuracy")
+    print(f"{'assignment':<11} {'profile':<8} {'seconds':>8} {'verifier':>8} {'NumPy-only':>10}  test accuracy")
     for assignment in args.assignments:
         for profile in args.profiles:
-            seconds, verifier, accuracies = autograde_seconds(assignment, args.student, profile)
+            seconds, verifier, numpy_only, accuracies = autograde_seconds(assignment, args.student, profile)
             shown = ", ".join(f"{name} {value}" for name, value in accuracies.items()) or "not measured"
-            print(f"{assignment:<11} {profile:<8} {seconds:8.1f} {verifier or 0:8.1f}  {shown}", flush=True)
+            print(f"{assignment:<11} {profile:<8} {seconds:8.1f} {verifier or 0:8.1f} {numpy_only:10.2f}  {shown}",
+                  flush=True)
     return 0
 
 

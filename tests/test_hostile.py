@@ -339,14 +339,14 @@ def gradient_descent(grad, w0, learning_rate, steps):
     return keras.ops.convert_to_numpy(keras.ops.convert_to_tensor(path, 'float64'))
 """
 SUBCLASS_SGD = """def _classes(cls):
-    for sub in (cls.__subclasses__() if cls is not type else []):
+    for sub in type.__subclasses__(cls):
         yield sub
         yield from _classes(sub)
 
 
 class SGD:
     def __init__(self, learning_rate=0.01):
-        found = next(c for c in _classes(object) if c.__module__.startswith('keras') and c.__name__ == 'SGD')
+        found = next(c for c in _classes(object) if str(c.__module__).startswith('keras') and c.__name__ == 'SGD')
         self.keras = found(learning_rate)
 
     def update(self, params, grads):
@@ -429,7 +429,7 @@ NUMPY_ONLY_CLASS = {
                           {"test_convolution_slides", "test_convolution_keras"},
                           {"test_model", "test_result", "test_model_two_conv", "test_result_two_conv"}),
     ("pooling", "tinkerer"): (edited(
-        unanswered(*POOLING_MODELS), set_source("max_pool", SLIDING_MAX_POOL), new_cell_after("max_pool", POOL_HELPER),
+        unanswered(*POOLING_MODELS), append("max_pool", SLIDING_MAX_POOL), new_cell_after("max_pool", POOL_HELPER),
         set_source("average_pool", "def average_pool(feature_map, pool_size=2, stride=None):\n"
                                    "    return _pool(feature_map, pool_size, stride, np.mean)\n"),
         assignment="pooling"), set(),

@@ -348,8 +348,17 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
         (verify_dir / "inputs" / f"{cell}.json").write_text(json.dumps(drawn), "utf-8")
     verifier = start_verifier(assignment, verify_dir, sandbox) if lecture is not None else None
     # NumPy-only tasks run one after another beside the kernel, each in a process of its own.
-    pool = concurrent.futures.ThreadPoolExecutor(1)
-    numpy_only = {cell: pool.submit(run_numpy_only, request, verify_dir.parent / "numpy-only" / cell, sandbox)
+    log = logging.getLogger("course.grading.execute")
+    pool, numpy_seconds = concurrent.futures.ThreadPoolExecutor(1), []
+
+    def run_timed(cell, request):
+        start = time.monotonic()
+        try:
+            return run_numpy_only(request, verify_dir.parent / "numpy-only" / cell, sandbox)
+        finally:
+            numpy_seconds.append(time.monotonic() - start)
+
+    numpy_only = {cell: pool.submit(run_timed, cell, request)
                   for cell, request in (numpy_only_requests(nb, lecture, inputs) if lecture else {}).items()}
     try:
         execute = executor(
@@ -363,7 +372,7 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
             # Every cell has run: a graceful shutdown would only wait for TensorFlow to tear down.
             shutdown_kernel="immediate",
         )
-        execute.log = logging.getLogger("course.grading.execute")
+        execute.log = log
         nb, _ = execute.preprocess(nb, {"metadata": {"path": str(workdir)}})
         if verifier is not None:
             start = time.monotonic()
@@ -377,6 +386,8 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
                 raise VerifierFailed(verdicts.error if verdicts else f"the verifier ended with exit code "
                                      f"{verifier.returncode} and no verdicts (see the log)")
             execute.log.info("verified in %.1f s: %s", time.monotonic() - start, verdicts.measured)
+            if numpy_seconds:
+                log.info("%d NumPy-only task(s) ran in %.2f s", len(numpy_seconds), sum(numpy_seconds))
             # For the instructor's tools: the accuracies, and each failure the verifier added, in both languages.
             nb.metadata["course"] = {"test_accuracy": verdicts.measured,
                                      "messages": apply_verdicts(nb, verdicts.verdicts)}

@@ -1,5 +1,5 @@
 """What each lecture expects of its notebook: one module per lecture (its test cells' checks,
-inputs and by-hand cells), the checks they are built from, references, thresholds.
+inputs and NumPy-only tasks), the checks they are built from, references, thresholds.
 
 Adding a lecture: its notebook in source/, its module here (a `LECTURE`), a line below, and its
 thresholds (`course calibrate`); see docs/development.md.
