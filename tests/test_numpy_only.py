@@ -90,7 +90,7 @@ from typing import Tuple
 import matplotlib.pyplot as plt
 
 
-def average_pool(feature_map, pool_size: int = 2, stride: int | None = None):
+def average_pool(feature_map: FeatureMap, pool_size: int = 2, stride: int | None = None) -> Tuple[int]:
     match stride:
         case None:
             step = pool_size
@@ -246,3 +246,17 @@ probe = lambda: np.array([len(found), os.getuid(), int(capabilities, 16), len(os
     outputs = run_numpy_only(request["test_convolution_slides"], tmp_path / "run", sandbox=True)
     found, uid, capabilities, variables, shadow = outputs["convolve"]["outputs"][0]["output"]
     assert (found, capabilities, shadow) == (0, 0, False) and uid != 0 and variables <= 6, outputs
+
+
+def test_without_the_sandbox_numpy_alone_is_on_the_path(tmp_path):
+    """`course grade --no-sandbox`: an honest answer keeps its points and an import of Keras fails."""
+    lecture, rng = LECTURES["cnn"], np.random.default_rng(0)
+    inputs = draw_inputs(lecture, rng)
+    for name, source, kept in (("honest", None, True),
+                               ("keras", "import keras\nconvolve = lambda *args, **kw: keras", False)):
+        nb = reference("cnn")
+        if source:
+            edit_cell(nb, "convolution", source)
+        request = numpy_only_requests(nb, lecture, inputs)["test_convolution_keras"]
+        outputs = run_numpy_only(request, tmp_path / name, sandbox=False)["convolve"]["outputs"]
+        assert all(("output" in output) == kept for output in outputs), outputs

@@ -193,7 +193,7 @@ NUMPY_ONLY_TIMEOUT_S = 120
 
 def run_numpy_only(request, folder: Path, sandbox: bool) -> dict:
     """{function: its outputs, or a Refusal} from course.grading.numpy_only run on `request` in a
-    process of its own, in the NumPy-only sandbox (without one: the course's interpreter, `python -I`)."""
+    process of its own, in the NumPy-only sandbox (`sandbox`: False, with NumPy alone on its path)."""
     import dataclasses
 
     from course.grading import numpy_only
@@ -201,13 +201,11 @@ def run_numpy_only(request, folder: Path, sandbox: bool) -> dict:
 
     folder.mkdir(parents=True)
     (folder / "request.json").write_text(json.dumps(dataclasses.asdict(request)), "utf-8")
-    runner = Path(numpy_only.__file__).resolve()
-    arguments = ["request.json", "outputs.json"]
-    command = numpy_only_command(runner, folder, arguments) if sandbox else [sys.executable, "-I", str(runner),
-                                                                            *arguments]
+    command = numpy_only_command(Path(numpy_only.__file__).resolve(), folder, ["request.json", "outputs.json"],
+                                 sandbox)
     try:
         subprocess.run(command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=NUMPY_ONLY_TIMEOUT_S, start_new_session=True)
+                       stderr=subprocess.DEVNULL, timeout=NUMPY_ONLY_TIMEOUT_S)
         error = "it ended without a result"
     except subprocess.TimeoutExpired:
         error = f"it ran for more than {NUMPY_ONLY_TIMEOUT_S} s"
@@ -231,7 +229,6 @@ def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, nu
     lecture = LECTURES.get(assignment)
     test_cells = lecture.tests if lecture else {}
     numpy_only = numpy_only or {}
-    (verify_dir / "inputs").mkdir(parents=True, exist_ok=True)  # also without a verifier (calibration)
 
     def grade_id(cell):
         return cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -341,9 +338,10 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
     sandbox = settings.read().sandbox != "off"
     assignment, verify_dir = workdir.name, workdir.parent / "verify"
     (verify_dir / "inputs").mkdir(parents=True)
-    # Every test cell's inputs, drawn now: written for the verifier, given to the kernel cell by cell.
-    known = LECTURES.get(assignment)
-    inputs = draw_inputs(known, np.random.default_rng(secrets.randbits(64))) if known else {}
+    # Every test cell's inputs, drawn now: written for the verifier (also without one: calibration),
+    # given to the kernel cell by cell.
+    rng = np.random.default_rng(secrets.randbits(64))
+    inputs = draw_inputs(LECTURES[assignment], rng) if assignment in LECTURES else {}
     for cell, drawn in inputs.items():
         (verify_dir / "inputs" / f"{cell}.json").write_text(json.dumps(drawn), "utf-8")
     verifier = start_verifier(assignment, verify_dir, sandbox) if lecture is not None else None

@@ -20,6 +20,8 @@ This file imports nothing but NumPy and the standard library: it runs alone besi
 code, which can read it; nothing here is an answer.
 """
 
+import __future__
+
 import ast
 import builtins
 import dataclasses
@@ -83,6 +85,7 @@ class Notebook:
 
     def __init__(self, names):
         self.names = set(names)
+        self.flags = 0  # what `from __future__ import ...` has turned on, for the statements after it, as IPython does
         self.namespace = {"__name__": "__main__", "__builtins__": builtins, "np": np, "get_ipython": lambda: self}
 
     def run(self, source: str, label: str) -> None:
@@ -91,7 +94,10 @@ class Notebook:
         except SyntaxError:
             return  # the kernel ran none of it either
         for statement in tree.body:
-            code = compile(ast.Module([statement], type_ignores=[]), label, "exec")
+            if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+                for alias in statement.names:
+                    self.flags |= getattr(getattr(__future__, alias.name, None), "compiler_flag", 0)
+            code = compile(ast.Module([statement], type_ignores=[]), label, "exec", flags=self.flags, dont_inherit=True)
             try:
                 exec(code, self.namespace)
             except _TaskStatementFailed:

@@ -144,12 +144,7 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly
         )
     command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
                "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
-    for link in ("bin", "lib", "lib64", "sbin"):
-        target = Path("/") / link
-        if target.is_symlink():
-            command += ["--symlink", os.readlink(target), str(target)]
-        elif target.is_dir():
-            command += ["--ro-bind", str(target), str(target)]
+    command += _system_links()
     size = ["--size", str(file_limit_bytes())]
     command += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp"]
     home = os.environ.get("HOME", "/")
@@ -184,6 +179,18 @@ def _interpreter_site() -> Path:
     return Path(sysconfig.get_path("purelib", vars={"base": sys.base_prefix}))
 
 
+def _system_links() -> list:
+    """bwrap's arguments for /bin, /lib, /lib64 and /sbin: links into /usr as the host has them."""
+    arguments = []
+    for link in ("bin", "lib", "lib64", "sbin"):
+        target = Path("/") / link
+        if target.is_symlink():
+            arguments += ["--symlink", os.readlink(target), str(target)]
+        elif target.is_dir():
+            arguments += ["--ro-bind", str(target), str(target)]
+    return arguments
+
+
 def _python_folders() -> list:
     """Where this machine keeps Python packages besides the course's environment: Debian's, and
     the interpreter's own site-packages."""
@@ -191,33 +198,47 @@ def _python_folders() -> list:
     return [path for path in debian + [_interpreter_site()] if path.is_dir()]
 
 
+def _numpy_only_environment() -> dict:
+    """All the NumPy-only process gets of the grading machine's environment: one thread, and the
+    OpenBLAS settings of machines where OpenBLAS needs them."""
+    kept = {name: os.environ[name] for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if name in os.environ}
+    return {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", **kept}
+
+
 # Where the NumPy-only process finds its runner and NumPy.
 NUMPY_ONLY_HOME = Path("/numpy-only")
 
 
-def numpy_only_command(runner: Path, workdir: Path, arguments: list) -> list:
+def numpy_only_command(runner: Path, workdir: Path, arguments: list, sandbox: bool = True) -> list:
     """`python runner *arguments` where only NumPy and the standard library exist
     (course/grading/numpy_only.py): the interpreter's standard library, NumPy's own folder and the
     runner, read-only; no other Python package is mounted (the course's environment, Debian's and the
     interpreter's site-packages are not there); `workdir` writable; no network, no capabilities, not
-    root, no environment but the thread settings; the kernel's limits (prlimit)."""
+    root, no environment but the thread settings; the kernel's limits (prlimit).
+
+    Without the sandbox (`course grade --no-sandbox`), NumPy alone is on the interpreter's path, in
+    an empty environment: an `import keras` fails as it does in the sandbox, but code that adds
+    the course's environment to its path again is not kept out."""
     import numpy
 
+    python = Path(os.path.realpath(sys.executable))
+    numpy_folder = Path(numpy.__file__).parent
+    if not sandbox:
+        path = workdir / "numpy-alone"
+        path.mkdir()
+        for folder in (numpy_folder, numpy_folder.with_name("numpy.libs")):
+            if folder.is_dir():
+                (path / folder.name).symlink_to(folder)
+        variables = [f"{name}={value}" for name, value in _numpy_only_environment().items()]
+        return ["env", "-i", f"PYTHONPATH={path}", *variables, str(python), "-S", "-s", str(runner), *arguments]
     missing = missing_tools()
     if missing:
         raise SandboxUnavailable(f"{' and '.join(missing)} not found: install Debian's bubblewrap package.")
-    python = Path(os.path.realpath(sys.executable))
     base = Path(sys.base_prefix).resolve()
     site = _interpreter_site()
-    numpy_folder = Path(numpy.__file__).parent
     command = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
                "--die-with-parent", "--new-session", "--clearenv", "--ro-bind", "/usr", "/usr"]
-    for link in ("bin", "lib", "lib64", "sbin"):
-        target = Path("/") / link
-        if target.is_symlink():
-            command += ["--symlink", os.readlink(target), str(target)]
-        elif target.is_dir():
-            command += ["--ro-bind", str(target), str(target)]
+    command += _system_links()
     if base.parts[1] != "usr":
         command += ["--ro-bind", str(base), str(base)]
     size = ["--size", str(file_limit_bytes())]
@@ -231,11 +252,8 @@ def numpy_only_command(runner: Path, workdir: Path, arguments: list) -> list:
                 "--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp",
                 "--bind", str(workdir), str(workdir), "--chdir", str(workdir), "--remount-ro", "/",
                 "--setenv", "HOME", "/tmp", "--setenv", "PATH", "/usr/bin:/bin"]
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        command += ["--setenv", name, "1"]
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # set on machines where OpenBLAS needs them
-        if name in os.environ:
-            command += ["--setenv", name, os.environ[name]]
+    for name, value in _numpy_only_environment().items():
+        command += ["--setenv", name, value]
     command += ["--", "prlimit", f"--as={memory_limit_bytes()}", f"--cpu={cpu_limit_seconds()}",
                 f"--fsize={file_limit_bytes()}", f"--nproc={process_limit()}", "--",
                 str(python), "-I", str(NUMPY_ONLY_HOME / runner.name), *arguments]
