@@ -29,14 +29,15 @@ def index(nb, grade_id):
     return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
-def verdict(tmp_path, nb, assignment, test_cell, values=None):
+def verdict(tmp_path, nb, assignment, test_cell, values=None, timeout=180):
     """None where the task keeps its points, else the checks' message (Japanese, then English)."""
     lecture = LECTURES[assignment]
     inputs = draw_inputs(lecture, np.random.default_rng(0))
     request = numpy_only_requests(nb, lecture, inputs)[test_cell]
     handed = tmp_path / "handed"
     handed.mkdir()
-    for name, described in {**run_numpy_only(request, tmp_path / "run", sandbox=True), **(values or {})}.items():
+    outputs = run_numpy_only(request, tmp_path / "run", sandbox=True, timeout=timeout)
+    for name, described in {**outputs, **(values or {})}.items():
         (handed / f"{name}.json").write_text(json.dumps(described))
     try:
         verify_cell(assignment, test_cell, Artefacts(handed, inputs[test_cell]), PROFILES["smoke"])
@@ -260,3 +261,9 @@ def test_without_the_sandbox_numpy_alone_is_on_the_path(tmp_path):
         request = numpy_only_requests(nb, lecture, inputs)["test_convolution_keras"]
         outputs = run_numpy_only(request, tmp_path / name, sandbox=False)["convolve"]["outputs"]
         assert all(("output" in output) == kept for output in outputs), outputs
+
+
+def test_a_cell_that_never_ends_fails_the_task_in_time(tmp_path):
+    nb = insert(reference("cnn"), "convolution", "while True:\n    pass")
+    message = verdict(tmp_path, nb, "cnn", "test_convolution_slides", timeout=2)
+    assert "could not be run to its end with NumPy alone: the notebook's NumPy tasks ran for more" in message

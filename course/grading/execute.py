@@ -187,11 +187,13 @@ def numpy_only_requests(nb, lecture, inputs: dict) -> dict:
     return requests
 
 
-# Seconds a NumPy-only task's code may take (its code cells and the calls on a few small inputs).
-NUMPY_ONLY_TIMEOUT_S = 120
+# Seconds the NumPy-only tasks of one notebook may take together (each runs the student's cells up
+# to its test cell, and calls a few functions on small inputs: well under a second, as a rule). A
+# cell that never ends would otherwise hold up every task after it.
+NUMPY_ONLY_TIMEOUT_S = 180
 
 
-def run_numpy_only(request, folder: Path, sandbox: bool) -> dict:
+def run_numpy_only(request, folder: Path, sandbox: bool, timeout: float = NUMPY_ONLY_TIMEOUT_S) -> dict:
     """{function: its outputs, or a Refusal} from course.grading.numpy_only run on `request` in a
     process of its own, in the NumPy-only sandbox (`sandbox`: False, with NumPy alone on its path)."""
     import dataclasses
@@ -205,10 +207,10 @@ def run_numpy_only(request, folder: Path, sandbox: bool) -> dict:
                                  sandbox)
     try:
         subprocess.run(command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=NUMPY_ONLY_TIMEOUT_S)
+                       stderr=subprocess.DEVNULL, timeout=max(timeout, 1))
         error = "it ended without a result"
     except subprocess.TimeoutExpired:
-        error = f"it ran for more than {NUMPY_ONLY_TIMEOUT_S} s"
+        error = f"the notebook's NumPy tasks ran for more than {NUMPY_ONLY_TIMEOUT_S} s"
     try:
         return json.loads((folder / "outputs.json").read_text("utf-8"))
     except (OSError, ValueError):
@@ -352,7 +354,8 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
     def run_timed(cell, request):
         start = time.monotonic()
         try:
-            return run_numpy_only(request, verify_dir.parent / "numpy-only" / cell, sandbox)
+            return run_numpy_only(request, verify_dir.parent / "numpy-only" / cell, sandbox,
+                                  NUMPY_ONLY_TIMEOUT_S - sum(numpy_seconds))
         finally:
             numpy_seconds.append(time.monotonic() - start)
 

@@ -498,10 +498,12 @@ NUMPY_ONLY_EN = ("Grading runs this task's code where only NumPy and the standar
 def refused(described: dict) -> None:
     """The task's code did not run with NumPy alone (course.grading.numpy_only.Refusal): say why."""
     name, statement, error = (str(described.get(key) or "") for key in ("name", "statement", "error"))
-    if statement or error:
-        where = f" `{statement}`" if statement else ""
-        fail(f"{name} を定義する文{where}が NumPy だけの環境でエラーになりました: {error}。{NUMPY_ONLY_JA}",
-             f"The statement that defines {name}{where} raised {error} with NumPy alone. {NUMPY_ONLY_EN}")
+    if statement:
+        fail(f"{name} を定義する文 `{statement}` が NumPy だけの環境でエラーになりました: {error}。{NUMPY_ONLY_JA}",
+             f"The statement that defines {name} `{statement}` raised {error} with NumPy alone. {NUMPY_ONLY_EN}")
+    if error:
+        fail(f"{name} のコードを NumPy だけの環境で最後まで実行できませんでした: {error}。{NUMPY_ONLY_JA}",
+             f"The code of {name} could not be run to its end with NumPy alone: {error}. {NUMPY_ONLY_EN}")
     fail(f"NumPy だけの環境では {name} が定義されません。{NUMPY_ONLY_JA}",
          f"{name} is not defined when your code runs with NumPy alone. {NUMPY_ONLY_EN}")
 
