@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -29,7 +30,7 @@ NOTEBOOK_TIMEOUT = "90"
 
 # What the snooping student tries from inside their notebook, and how each attempt ended.
 SNOOP = """
-import json, pathlib, resource, socket
+import json, os, pathlib, resource, socket, subprocess, sys
 course = pathlib.Path(r"COURSE_PATH")  # the course folder, found out somehow
 probes = {}
 def probe(name, action):
@@ -47,8 +48,17 @@ probe("write home", lambda: (pathlib.Path.home() / "hacked.txt").write_text("x")
 probe("overwrite the dataset", lambda: next(pathlib.Path.home().glob(".keras/datasets/*/*.gz")).write_bytes(b""))
 probe("network", lambda: socket.create_connection(("1.1.1.1", 53), timeout=3))
 probe("lift the memory limit", lambda: resource.setrlimit(resource.RLIMIT_AS, (-1, -1)))
+# As root, bubblewrap would leave root's capabilities inside: a remount makes a read-only folder writable.
+environment = next(p for p in sys.path if p.endswith("site-packages"))
+probe("remount the environment", lambda: subprocess.run(["mount", "-o", "remount,bind,rw", environment], check=True))
+probe("write the environment", lambda: (pathlib.Path(environment) / "course-hostile.pth").write_text("import os"))
+probe("read /etc/shadow", lambda: pathlib.Path("/etc/shadow").read_text())
+probe("a user namespace", lambda: subprocess.run(["unshare", "--user", "--map-root-user", "true"], check=True))
+probe("the grading run's variables", lambda: print(os.environ["GRADING_API_TOKEN"]))
 print("PROBES", json.dumps(probes))
 """
+# A variable set for the grading run, which no notebook may see.
+SECRET = {"GRADING_API_TOKEN": "token-of-the-grading-run"}
 
 FAKE_TRAINING = """
 import keras
@@ -469,12 +479,12 @@ def hostile_class(tmp_path_factory):
             write(course / "submitted" / student / "mlp1" / name, reference())
     for (assignment, student), (submission, *_) in NUMPY_ONLY_CLASS.items():
         write(course / "submitted" / student / assignment / f"{assignment}.ipynb", submission)
-    os.environ.update(LIMITS)
+    os.environ.update(LIMITS, **SECRET)
     try:
         run = grade(course, "mlp1", *sorted({a for a, _ in NUMPY_ONLY_CLASS}), "--timeout", NOTEBOOK_TIMEOUT,
                     "--workers", "3")
     finally:
-        for key in LIMITS:
+        for key in {**LIMITS, **SECRET}:
             os.environ.pop(key)
     with open(course / "grades.csv", newline="") as f:
         report = {(row["student_id"], row["assignment"]): row for row in csv.DictReader(f)}
@@ -519,8 +529,12 @@ def test_sandbox_kept_the_snoop_inside_its_folder(hostile_class):
     probes = json.loads(text.split("PROBES ", 1)[1].splitlines()[0])
     # Writes may land in the sandbox's own empty /tmp and home, which vanish with it; never here.
     writes = {"write the course", "write home"}
-    assert len(probes) == 9 and all(probes[name] != "done" for name in set(probes) - writes), probes
+    assert len(probes) == 14 and all(probes[name] != "done" for name in set(probes) - writes), probes
     assert not (course / "hacked.txt").exists() and not (Path.home() / "hacked.txt").exists()
+    assert not any(Path(folder, "course-hostile.pth").exists() for folder in sys.path)
+    for folder in ("autograded", "feedback"):
+        for path in (course / folder / "snoop").rglob("*.*"):
+            assert SECRET["GRADING_API_TOKEN"] not in path.read_text(errors="replace"), path
 
 
 def test_failures_are_remembered_not_retried(hostile_class):

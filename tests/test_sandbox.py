@@ -36,3 +36,19 @@ def test_kernel_works_in_its_folder_and_cannot_lift_its_limits(tmp_path, monkeyp
     assert (tmp_path / "answer.txt").read_text() == "42"
     assert nb.cells[0].outputs[0].text.strip() == f"({2 * 2**30}, {2 * 2**30})"
     assert nb.cells[1].outputs[0].ename == "ValueError"
+
+
+def test_the_kernel_has_no_root_and_no_variables_of_the_grading_run(tmp_path, monkeypatch):
+    """Whoever grades (CI grades as root): an unprivileged uid, no capabilities, no remount of a
+    read-only folder, no /etc/shadow, no user namespace, none of the grading run's variables."""
+    monkeypatch.setenv("GRADING_API_TOKEN", "token-of-the-grading-run")
+    nb = run_in_sandbox(tmp_path, """
+import os, subprocess, sys
+environment = next(p for p in sys.path if p.endswith('site-packages'))
+def fails(*command):
+    return subprocess.run(command, capture_output=True).returncode != 0
+print(os.getuid(), int(open('/proc/self/status').read().split('CapEff:')[1].split()[0], 16),
+      fails('mount', '-o', 'remount,bind,rw', environment), fails('cat', '/etc/shadow'),
+      fails('unshare', '--user', '--map-root-user', 'true'), 'GRADING_API_TOKEN' in os.environ)
+""")
+    assert nb.cells[0].outputs[0].text.split() == ["65534", "0", "True", "True", "True", "False"]

@@ -21,8 +21,10 @@ that undoes anything in its interpreter is still inside them.
 """
 
 import contextlib
+import functools
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -142,8 +144,8 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly
             "(`sudo apt install bubblewrap`) to grade in a sandbox, or grade without isolation with "
             "`course grade --no-sandbox` (COURSE_SANDBOX=off)."
         )
-    command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-               "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    command = ["bwrap", "--unshare-all", *NO_ROOT, "--die-with-parent", "--new-session", "--clearenv",
+               *_kept_environment(), "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc", *_private_files()]
     command += _system_links()
     size = ["--size", str(file_limit_bytes())]
     command += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp"]
@@ -177,6 +179,38 @@ def _interpreter_site() -> Path:
     import sysconfig
 
     return Path(sysconfig.get_path("purelib", vars={"base": sys.base_prefix}))
+
+
+# No root inside, whoever grades: an unprivileged uid and gid of a user namespace of its own, no
+# capabilities (root's would let a kernel remount a read-only folder writable), and no user
+# namespace of its own to make (where a new one would give them back).
+NO_ROOT = ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns", "--cap-drop", "ALL"]
+# What a sandboxed process keeps of the grading machine's environment (bwrap --clearenv first):
+# the course's carried settings (course_kernel.settings) and these; nothing else set for the
+# grading run (a token, COURSE_TLS_DIR) can reach a notebook's output.
+KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "KERAS_HOME", "KERAS_BACKEND", "NBGRADER_EXECUTION",
+                  "TF_CPP_MIN_LOG_LEVEL", "OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def _kept_environment() -> list:
+    names = KEPT_VARIABLES + settings.carried_names()
+    return [argument for name in names if name in os.environ for argument in ("--setenv", name, os.environ[name])]
+
+
+@functools.cache
+def _private_files(folder: str = "/etc") -> list:
+    """bwrap's arguments that hide what in `folder` only its owner may read (/etc/shadow, private
+    keys): inside, the owner's uid is the grader's, and root's files would be readable."""
+    arguments = []
+    for root, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = os.path.join(root, name)
+            with contextlib.suppress(OSError):
+                mode = os.lstat(path).st_mode
+                if not stat.S_ISLNK(mode) and not mode & stat.S_IROTH:
+                    arguments += ["--tmpfs", path] if stat.S_ISDIR(mode) else ["--ro-bind", "/dev/null", path]
+        folders[:] = [name for name in folders if os.access(os.path.join(root, name), os.R_OK)]
+    return arguments
 
 
 def _system_links() -> list:
@@ -236,8 +270,8 @@ def numpy_only_command(runner: Path, workdir: Path, arguments: list, sandbox: bo
         raise SandboxUnavailable(f"{' and '.join(missing)} not found: install Debian's bubblewrap package.")
     base = Path(sys.base_prefix).resolve()
     site = _interpreter_site()
-    command = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
-               "--die-with-parent", "--new-session", "--clearenv", "--ro-bind", "/usr", "/usr"]
+    command = ["bwrap", "--unshare-all", *NO_ROOT, "--die-with-parent", "--new-session", "--clearenv",
+               "--ro-bind", "/usr", "/usr"]
     command += _system_links()
     if base.parts[1] != "usr":
         command += ["--ro-bind", str(base), str(base)]
