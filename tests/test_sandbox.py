@@ -52,3 +52,20 @@ print(os.getuid(), int(open('/proc/self/status').read().split('CapEff:')[1].spli
       fails('unshare', '--user', '--map-root-user', 'true'), 'GRADING_API_TOKEN' in os.environ)
 """)
     assert nb.cells[0].outputs[0].text.split() == ["65534", "0", "True", "True", "True", "False"]
+
+
+def test_shared_memory_is_as_small_as_a_file_and_dev_is_read_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_FILE_LIMIT_GB", "0.0625")
+    nb = run_in_sandbox(tmp_path, """
+import os
+def written(path, files):
+    try:
+        for number in range(files):  # 16 MB each: less than the largest file a kernel may write
+            with open(f'{path}{number}', 'wb') as file:
+                file.write(bytes(16 * 2**20))
+        return 'written'
+    except OSError as error:
+        return error.strerror
+print(written('/dev/shm/filler', 8), '|', written('/dev/filler', 1))
+""")
+    assert nb.cells[0].outputs[0].text.strip() == "No space left on device | Read-only file system"

@@ -148,7 +148,7 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly
                *_kept_environment(), "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc", *_private_files()]
     command += _system_links()
     size = ["--size", str(file_limit_bytes())]
-    command += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp"]
+    command += ["--proc", "/proc", *_small_dev(size), *size, "--tmpfs", "/tmp"]
     home = os.environ.get("HOME", "/")
     if home != "/":
         # An empty home of its own, so that Keras, IPython and matplotlib find it writable.
@@ -211,6 +211,12 @@ def _private_files(folder: str = "/etc") -> list:
                     arguments += ["--tmpfs", path] if stat.S_ISDIR(mode) else ["--ro-bind", "/dev/null", path]
         folders[:] = [name for name in folders if os.access(os.path.join(root, name), os.R_OK)]
     return arguments
+
+
+def _small_dev(size: list) -> list:
+    """A /dev of the few devices bwrap makes, read-only, and a /dev/shm of the file limit's size
+    (bwrap's own would be a tmpfs of half the machine's memory)."""
+    return ["--dev", "/dev", *size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
 
 
 def _system_links() -> list:
@@ -283,7 +289,7 @@ def numpy_only_command(runner: Path, workdir: Path, arguments: list, sandbox: bo
     if numpy_folder.with_name("numpy.libs").is_dir():  # the OpenBLAS of NumPy's wheel, where NumPy looks for it
         command += ["--ro-bind", str(numpy_folder.with_name("numpy.libs")), str(site / "numpy.libs")]
     command += ["--ro-bind", str(runner), str(NUMPY_ONLY_HOME / runner.name),
-                "--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp",
+                "--proc", "/proc", *_small_dev(size), *size, "--tmpfs", "/tmp",
                 "--bind", str(workdir), str(workdir), "--chdir", str(workdir), "--remount-ro", "/",
                 "--setenv", "HOME", "/tmp", "--setenv", "PATH", "/usr/bin:/bin"]
     for name, value in _numpy_only_environment().items():
