@@ -6,9 +6,16 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from course.grading.sandbox import SandboxedKernelManager, missing_tools
+from course.grading.sandbox import SandboxedKernelManager, kernel_cgroups, missing_tools, remove_cgroup
 
 pytestmark = pytest.mark.skipif(bool(missing_tools()), reason="bubblewrap is not installed")
+
+
+def kernel_cgroups_possible() -> bool:
+    made = kernel_cgroups({"memory": 2**30})
+    for cgroup in set(made.values()):
+        remove_cgroup(cgroup)
+    return "memory" in made
 
 
 def run_in_sandbox(tmp_path, *sources):
@@ -69,3 +76,19 @@ def written(path, files):
 print(written('/dev/shm/filler', 8), '|', written('/dev/filler', 1))
 """)
     assert nb.cells[0].outputs[0].text.strip() == "No space left on device | Read-only file system"
+
+
+@pytest.mark.skipif(not kernel_cgroups_possible(), reason="this machine lets the grader make no memory cgroup")
+def test_memory_is_limited_for_the_whole_kernel(tmp_path, monkeypatch):
+    """Three children of 450 MB each, each within its own address space, pass a 1 GB limit
+    together: some are killed, the kernel goes on, and the machine is not touched."""
+    monkeypatch.setenv("COURSE_MEMORY_LIMIT_GB", "1")
+    nb = run_in_sandbox(tmp_path, """
+import subprocess, sys
+code = "import time; block = b'x' * (450 * 2**20); time.sleep(3)"
+children = [subprocess.Popen([sys.executable, '-c', code]) for _ in range(3)]
+print(sorted(child.wait() for child in children))
+""", "print('still here')")
+    codes = eval(nb.cells[0].outputs[0].text)
+    assert -9 in codes, codes  # killed by the out-of-memory killer of the kernel's cgroup
+    assert nb.cells[1].outputs[0].text.strip() == "still here"

@@ -10,11 +10,14 @@ nbgrader_config.py). The kernel runs under bubblewrap (Debian's `bubblewrap` pac
 - no network (a network namespace of its own; it talks to nbgrader over Unix sockets);
 - limits the kernel cannot lift: address space (`COURSE_MEMORY_LIMIT_GB`, default 8), CPU time
   (`COURSE_CPU_LIMIT_S`, default 1800) and the size of any file it writes
-  (`COURSE_FILE_LIMIT_GB`, default 1), set with `prlimit` before it starts; its `/tmp` and home
-  hold at most as much; processes and threads (`COURSE_PROCESS_LIMIT`, default 512), in a pids
-  cgroup of its own where the machine lets the grader make one (`pids_cgroup`), else with
-  `prlimit --nproc` (which does not hold for root). When the kernel ends, everything it started
-  ends with it (its own PID namespace).
+  (`COURSE_FILE_LIMIT_GB`, default 1), set with `prlimit` before it starts; its `/tmp`, home and
+  `/dev/shm` hold at most as much; processes and threads (`COURSE_PROCESS_LIMIT`, default 512)
+  and the memory of all its processes together (`COURSE_MEMORY_LIMIT_GB` again), in cgroups of
+  its own where the machine lets the grader make them (`kernel_cgroups`), else the processes
+  with `prlimit --nproc` (which does not hold for root). When the kernel ends, everything it
+  started ends with it (its own PID namespace);
+- no root: an unprivileged uid of its own user namespace, no capabilities, an environment of
+  the course's settings alone.
 
 These are the kernel's own namespaces and resource limits, not checks in Python: student code
 that undoes anything in its interpreter is still inside them.
@@ -23,6 +26,7 @@ that undoes anything in its interpreter is still inside them.
 import contextlib
 import functools
 import os
+import shlex
 import shutil
 import stat
 import sys
@@ -56,34 +60,51 @@ def process_limit() -> int:
     return settings.read().process_limit
 
 
-def _pids_parents() -> list:
-    """Where this machine may have a pids cgroup for us to make a child in: cgroup v1's pids
-    hierarchy, or cgroup v2 where our cgroup hands the pids controller down."""
+def _cgroup_parents(controller: str) -> list:
+    """Where this machine may have a `controller` cgroup for us to make a child in: cgroup v1's
+    hierarchy of it, or cgroup v2 where our cgroup hands the controller down."""
     parents = []
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _, controllers, path = line.split(":", 2)
-        if "pids" in controllers.split(","):
-            parents.append(Path("/sys/fs/cgroup/pids") / path.lstrip("/"))
+        if controller in controllers.split(","):
+            parents.append(Path("/sys/fs/cgroup") / controller / path.lstrip("/"))
         elif controllers == "":
             folder = Path("/sys/fs/cgroup") / path.lstrip("/")
             with contextlib.suppress(OSError):
-                if "pids" in (folder / "cgroup.subtree_control").read_text().split():
+                if controller in (folder / "cgroup.subtree_control").read_text().split():
                     parents.append(folder)
     return parents
 
 
-def pids_cgroup(limit: int):
-    """A new cgroup that lets at most `limit` processes and threads run in it, or None where this
-    machine does not let us make one (no pids controller, or not ours to write)."""
-    for parent in _pids_parents():
+# The file that sets each controller's limit: cgroup v1's name, then v2's.
+LIMIT_FILES = {"pids": ("pids.max",), "memory": ("memory.limit_in_bytes", "memory.max")}
+
+
+def _set_limit(cgroup: Path, controller: str, limit: int) -> bool:
+    for name in LIMIT_FILES[controller]:
         with contextlib.suppress(OSError):
-            cgroup = Path(tempfile.mkdtemp(prefix="course-kernel-", dir=parent))
-            try:
-                (cgroup / "pids.max").write_text(str(limit))
-                return cgroup
-            except OSError:
-                cgroup.rmdir()
-    return None
+            (cgroup / name).write_text(str(limit))
+            return True
+    return False
+
+
+def kernel_cgroups(limits: dict) -> dict:
+    """{controller: the new cgroup that limits it} for each of `limits` ({"pids": processes and
+    threads, "memory": bytes of every process and of their tmpfs pages together}) that this
+    machine lets us limit (cgroup v1 has a hierarchy per controller; cgroup v2, one cgroup for all
+    the controllers its parent hands down). The others are left out."""
+    made = {}
+    for controller, limit in limits.items():
+        for parent in _cgroup_parents(controller):
+            shared = next((cgroup for cgroup in made.values() if cgroup.parent == parent), None)
+            with contextlib.suppress(OSError):
+                cgroup = shared or Path(tempfile.mkdtemp(prefix="course-kernel-", dir=parent))
+                if _set_limit(cgroup, controller, limit):
+                    made[controller] = cgroup
+                    break
+                if not shared:
+                    cgroup.rmdir()
+    return made
 
 
 def remove_cgroup(cgroup: Path) -> None:
@@ -134,9 +155,10 @@ def course_package() -> Path:
 
 
 def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly: tuple = (),
-                    cgroup: Path | None = None) -> list:
+                    cgroups: dict | None = None) -> list:
     """`kernel_cmd` wrapped so that it runs in the sandbox, in `workdir`, seeing the `readonly`
-    folders too, its processes counted in `cgroup` (a pids cgroup) or else by `prlimit --nproc`."""
+    folders too, in `cgroups` (kernel_cgroups): its processes counted in a pids cgroup or else by
+    `prlimit --nproc`, its memory in a memory cgroup where there is one."""
     missing = missing_tools()
     if missing:
         raise SandboxUnavailable(
@@ -163,14 +185,16 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly
                 "--setenv", "JPY_PARENT_PID", "1", "--setenv", "MPLCONFIGDIR", "/tmp",
                 "--", "prlimit", f"--as={memory_limit_bytes()}", f"--cpu={cpu_limit_seconds()}",
                 f"--fsize={file_limit_bytes()}"]
-    if cgroup is None:
+    cgroups = cgroups or {}
+    if "pids" not in cgroups:
         # RLIMIT_NPROC counts every process and thread of the user (and does not bind root): the
         # user's own now, plus the kernel's share.
         command.append(f"--nproc={_user_tasks() + process_limit()}")
     command = command + ["--"] + list(kernel_cmd)
-    if cgroup is not None:
-        # Into the cgroup before bwrap starts: everything the kernel starts is counted there.
-        command = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup), *command]
+    if cgroups:
+        # Into the cgroups before bwrap starts: everything the kernel starts is counted there.
+        joins = [f"echo $$ > {shlex.quote(str(cgroup / 'cgroup.procs'))}" for cgroup in sorted(set(cgroups.values()))]
+        command = ["sh", "-c", " && ".join(joins + ['exec "$@"']), "sh", *command]
     return command
 
 
@@ -305,12 +329,12 @@ class SandboxedKernelManager(AsyncKernelManager):
     of its own, the only one besides its working folder that it may write."""
 
     _runtime_dir = None
-    _cgroup = None
+    _cgroups: dict = {}
     readonly: tuple = ()  # more folders it may read
 
     async def _async_pre_start_kernel(self, **kw):
         self._runtime_dir = Path(tempfile.mkdtemp(prefix="course-kernel-"))
-        self._cgroup = pids_cgroup(process_limit())
+        self._cgroups = kernel_cgroups({"pids": process_limit(), "memory": memory_limit_bytes()})
         self.transport = "ipc"
         self.ip = str(self._runtime_dir / "ipc")
         self.connection_file = str(self._runtime_dir / "connection.json")
@@ -318,14 +342,16 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         workdir = Path(kw.get("cwd") or os.getcwd()).resolve()
-        return sandbox_command(kernel_cmd, workdir, self._runtime_dir, readonly=self.readonly, cgroup=self._cgroup), kw
+        return sandbox_command(kernel_cmd, workdir, self._runtime_dir, readonly=self.readonly,
+                               cgroups=self._cgroups), kw
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if self._runtime_dir is not None and not restart:
             shutil.rmtree(self._runtime_dir, ignore_errors=True)
-        if self._cgroup is not None and not restart:
-            remove_cgroup(self._cgroup)
+        if not restart:
+            for cgroup in set(self._cgroups.values()):
+                remove_cgroup(cgroup)
 
 
 class ReferenceKernelManager(SandboxedKernelManager):
