@@ -20,7 +20,7 @@ class Settings:
     seed: int = 0  # the random seed of every grading kernel
     # TensorFlow threads per grading kernel (grading: 2); the local cluster runs cores / this kernels
     kernel_threads: int | None = None
-    memory_limit_gb: float = 8  # address space of a grading kernel (and the verifier)
+    memory_limit_gb: float = 8  # address space of a grading kernel's processes (and the verifier's); a kernel's memory
     cpu_limit_s: int = 1800  # CPU seconds of a grading kernel
     file_limit_gb: float = 1  # the largest file a grading kernel may write; also its /tmp and home
     process_limit: int = 512  # processes and threads of a grading kernel
