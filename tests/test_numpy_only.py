@@ -9,7 +9,7 @@ import json
 import nbformat
 import numpy as np
 import pytest
-from conftest import COURSE
+from conftest import COURSE, cgroup_possible
 from nbformat.v4 import new_code_cell
 
 from course.grading.execute import draw_inputs, numpy_only_requests, run_numpy_only
@@ -267,3 +267,27 @@ def test_a_cell_that_never_ends_fails_the_task_in_time(tmp_path):
     nb = insert(reference("cnn"), "convolution", "while True:\n    pass")
     message = verdict(tmp_path, nb, "cnn", "test_convolution_slides", timeout=2)
     assert "could not be run to its end with NumPy alone: the notebook's NumPy tasks ran for more" in message
+
+
+def test_a_task_may_start_few_processes(tmp_path):
+    """A pids cgroup of its own, where the machine lets the grader make one: a fork bomb in a trial
+    stops at a few processes, and they end with the task."""
+    if not cgroup_possible("pids"):
+        pytest.skip("this machine lets the grader make no pids cgroup")
+    forker = """
+import os, time
+forked = 0
+for _ in range(64):
+    try:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        forked += 1
+    except OSError:
+        break
+convolve = lambda *args, **kwargs: np.array(forked)
+"""
+    nb = insert(reference("cnn"), "convolution", forker, offset=1)
+    request = numpy_only_requests(nb, LECTURES["cnn"], {"test_convolution_slides": {"convolve": [{"args": []}]}})
+    outputs = run_numpy_only(request["test_convolution_slides"], tmp_path / "run", sandbox=True, timeout=20)
+    assert outputs["convolve"]["outputs"][0]["output"] < 16, outputs

@@ -3,19 +3,13 @@ tried by a grading submission in test_hostile.py)."""
 
 import nbformat
 import pytest
+from conftest import cgroup_possible
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from course.grading.sandbox import SandboxedKernelManager, kernel_cgroups, missing_tools, remove_cgroup
+from course.grading.sandbox import SandboxedKernelManager, missing_tools
 
 pytestmark = pytest.mark.skipif(bool(missing_tools()), reason="bubblewrap is not installed")
-
-
-def kernel_cgroups_possible() -> bool:
-    made = kernel_cgroups({"memory": 2**30})
-    for cgroup in set(made.values()):
-        remove_cgroup(cgroup)
-    return "memory" in made
 
 
 def run_in_sandbox(tmp_path, *sources):
@@ -78,7 +72,7 @@ print(written('/dev/shm/filler', 8), '|', written('/dev/filler', 1))
     assert nb.cells[0].outputs[0].text.strip() == "No space left on device | Read-only file system"
 
 
-@pytest.mark.skipif(not kernel_cgroups_possible(), reason="this machine lets the grader make no memory cgroup")
+@pytest.mark.skipif(not cgroup_possible("memory"), reason="this machine lets the grader make no memory cgroup")
 def test_memory_is_limited_for_the_whole_kernel(tmp_path, monkeypatch):
     """Three children of 450 MB each, each within its own address space, pass a 1 GB limit
     together: some are killed, the kernel goes on, and the machine is not touched."""

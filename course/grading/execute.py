@@ -199,18 +199,23 @@ def run_numpy_only(request, folder: Path, sandbox: bool, timeout: float = NUMPY_
     import dataclasses
 
     from course.grading import numpy_only
-    from course.grading.sandbox import numpy_only_command
+    from course.grading.sandbox import kernel_cgroups, memory_limit_bytes, numpy_only_command, remove_cgroup
 
     folder.mkdir(parents=True)
     (folder / "request.json").write_text(json.dumps(dataclasses.asdict(request)), "utf-8")
+    # A kernel's limits; its processes few (NumPy's own threads are one).
+    cgroups = kernel_cgroups({"pids": 16, "memory": memory_limit_bytes()}) if sandbox else {}
     command = numpy_only_command(Path(numpy_only.__file__).resolve(), folder, ["request.json", "outputs.json"],
-                                 sandbox)
+                                 sandbox, cgroups)
     try:
         subprocess.run(command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=max(timeout, 1))
         error = "it ended without a result"
     except subprocess.TimeoutExpired:
         error = f"the notebook's NumPy tasks ran for more than {NUMPY_ONLY_TIMEOUT_S} s"
+    finally:
+        for cgroup in set(cgroups.values()):
+            remove_cgroup(cgroup)
     try:
         return json.loads((folder / "outputs.json").read_text("utf-8"))
     except (OSError, ValueError):

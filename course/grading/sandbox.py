@@ -191,11 +191,16 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly
         # user's own now, plus the kernel's share.
         command.append(f"--nproc={_user_tasks() + process_limit()}")
     command = command + ["--"] + list(kernel_cmd)
-    if cgroups:
-        # Into the cgroups before bwrap starts: everything the kernel starts is counted there.
-        joins = [f"echo $$ > {shlex.quote(str(cgroup / 'cgroup.procs'))}" for cgroup in sorted(set(cgroups.values()))]
-        command = ["sh", "-c", " && ".join(joins + ['exec "$@"']), "sh", *command]
-    return command
+    return in_cgroups(command, cgroups)
+
+
+def in_cgroups(command: list, cgroups: dict) -> list:
+    """`command` started in `cgroups` (kernel_cgroups), before bwrap: everything it starts is
+    counted there."""
+    if not cgroups:
+        return command
+    joins = [f"echo $$ > {shlex.quote(str(cgroup / 'cgroup.procs'))}" for cgroup in sorted(set(cgroups.values()))]
+    return ["sh", "-c", " && ".join(joins + ['exec "$@"']), "sh", *command]
 
 
 def _interpreter_site() -> Path:
@@ -273,12 +278,13 @@ def _numpy_only_environment() -> dict:
 NUMPY_ONLY_HOME = Path("/numpy-only")
 
 
-def numpy_only_command(runner: Path, workdir: Path, arguments: list, sandbox: bool = True) -> list:
+def numpy_only_command(runner: Path, workdir: Path, arguments: list, sandbox: bool = True,
+                       cgroups: dict | None = None) -> list:
     """`python runner *arguments` where only NumPy and the standard library exist
     (course/grading/numpy_only.py): the interpreter's standard library, NumPy's own folder and the
     runner, read-only; no other Python package is mounted (the course's environment, Debian's and the
     interpreter's site-packages are not there); `workdir` writable; no network, no capabilities, not
-    root, no environment but the thread settings; the kernel's limits (prlimit).
+    root, no environment but the thread settings; the kernel's limits (prlimit, and `cgroups`).
 
     Without the sandbox (`course grade --no-sandbox`), NumPy alone is on the interpreter's path, in
     an empty environment: an `import keras` fails as it does in the sandbox, but code that adds
@@ -321,7 +327,7 @@ def numpy_only_command(runner: Path, workdir: Path, arguments: list, sandbox: bo
     command += ["--", "prlimit", f"--as={memory_limit_bytes()}", f"--cpu={cpu_limit_seconds()}",
                 f"--fsize={file_limit_bytes()}", f"--nproc={process_limit()}", "--",
                 str(python), "-I", str(NUMPY_ONLY_HOME / runner.name), *arguments]
-    return command
+    return in_cgroups(command, cgroups or {})
 
 
 class SandboxedKernelManager(AsyncKernelManager):
