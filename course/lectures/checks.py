@@ -509,8 +509,9 @@ def refused(described: dict) -> None:
 
 
 def check_outputs(function: str, described, cases: list, reference, compare=None) -> None:
-    """The student's `function`, called in the kernel on `cases`, gave what `reference` gives
-    (`compare(call, actual, expected)` fails where not; by default `check_array`)."""
+    """The student's `function`, called on `cases` (in the NumPy-only process, or in the kernel),
+    gave what `reference` gives (`compare(call, actual, expected)` fails where not; by default
+    `check_array`)."""
     numpy_only = isinstance(described, dict) and described.get("numpy_only")
     if isinstance(described, dict) and described.get("kind") == "refused":
         refused(described)
