@@ -86,3 +86,27 @@ print(sorted(child.wait() for child in children))
     codes = eval(nb.cells[0].outputs[0].text)
     assert -9 in codes, codes  # killed by the out-of-memory killer of the kernel's cgroup
     assert nb.cells[1].outputs[0].text.strip() == "still here"
+
+
+@pytest.mark.skipif(not cgroup_possible("memory"), reason="this machine lets the grader make no memory cgroup")
+def test_a_kernel_that_fills_its_memory_with_files_dies_with_that_reason(tmp_path, monkeypatch):
+    """Files in its /tmp, home and /dev/shm count towards the kernel's memory: past the limit,
+    the out-of-memory killer ends the kernel, and the reason says so."""
+    from course.grading.execute import not_graded
+
+    monkeypatch.setenv("COURSE_MEMORY_LIMIT_GB", "1")
+    monkeypatch.setenv("COURSE_FILE_LIMIT_GB", "0.5")
+    monkeypatch.setattr(SandboxedKernelManager, "_ran_out_of_memory", False)
+    filler = """
+import os
+for folder in ('/dev/shm', '/tmp', os.path.expanduser('~')):
+    for number in range(9):  # 50 MB each: 450 MB a folder, within the file limit; not within the memory limit
+        try:
+            with open(f'{folder}/filler{number}', 'wb') as file:
+                file.write(b'x' * (50 * 2**20))
+        except OSError:
+            break
+"""
+    with pytest.raises(DeadKernelError) as died:
+        run_in_sandbox(tmp_path, filler)
+    assert "memory limit of 1 GB reached" in not_graded(died.value).reason

@@ -46,11 +46,19 @@ def not_graded(error: BaseException) -> NotGraded:
     """Why executing a notebook failed with `error`, in words for the instructor."""
     from nbclient.exceptions import DeadKernelError
 
-    from course.grading.sandbox import SandboxUnavailable, cpu_limit_seconds, memory_limit_bytes
+    from course.grading.sandbox import (
+        SandboxedKernelManager,
+        SandboxUnavailable,
+        cpu_limit_seconds,
+        memory_limit_bytes,
+    )
 
+    memory = f"{memory_limit_bytes() / 2**30:g} GB"
+    if isinstance(error, DeadKernelError) and SandboxedKernelManager.memory_limit_reached():
+        return NotGraded(f"its kernel died: memory limit of {memory} reached (its processes and files together)")
     if isinstance(error, DeadKernelError):
         return NotGraded("its kernel died: the notebook ended its Python process, or ran past the memory "
-                         f"({memory_limit_bytes() / 2**30:g} GB) or CPU-time ({cpu_limit_seconds()} s) limit")
+                         f"({memory}) or CPU-time ({cpu_limit_seconds()} s) limit")
     if isinstance(error, SandboxUnavailable):
         return NotGraded(f"the sandbox could not start: {error}")
     first_line = (str(error).splitlines() or [""])[0][:200]
@@ -274,15 +282,18 @@ def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, nu
 def start_verifier(assignment: str, verify_dir: Path, sandbox: bool):
     """course.grading.verifier, started with the notebook, in the sandbox, seeing only the course's
     environment and `verify_dir` (read-only)."""
-    from course.grading.sandbox import course_package, sandbox_command
+    from course.grading.sandbox import course_package, kernel_cgroups, memory_limit_bytes, sandbox_command
 
     home = verify_dir.parent / "verifier"
     home.mkdir()
     command = [sys.executable, "-m", "course.grading.verifier", assignment, str(verify_dir)]
+    cgroups = kernel_cgroups({"memory": memory_limit_bytes()}) if sandbox else {}
     if sandbox:
-        command = sandbox_command(command, home, home, readonly=(verify_dir, course_package()))
+        command = sandbox_command(command, home, home, readonly=(verify_dir, course_package()), cgroups=cgroups)
     # Its output goes to the log; its verdicts, to a file in its folder (course.protocol.Verdicts).
-    return subprocess.Popen(command, cwd=home, stdin=subprocess.PIPE, text=True)
+    verifier = subprocess.Popen(command, cwd=home, stdin=subprocess.PIPE, text=True)
+    verifier.cgroups = cgroups  # removed once it has ended
+    return verifier
 
 
 def apply_verdicts(nb, verdicts: dict) -> dict:
@@ -337,7 +348,7 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
     `reference`: the course's own solution, whose kernel may import `course`."""
     from jupyter_client.manager import AsyncKernelManager
 
-    from course.grading.sandbox import ReferenceKernelManager, SandboxedKernelManager
+    from course.grading.sandbox import ReferenceKernelManager, SandboxedKernelManager, remove_cgroup
     from course.grading.verifier import VERDICTS
     from course.lectures import LECTURES
     from course_kernel.profiles import KERNEL_ARGS
@@ -399,8 +410,12 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
                                      "messages": apply_verdicts(nb, verdicts.verdicts)}
     finally:
         pool.shutdown(cancel_futures=True)
-        if verifier is not None and verifier.poll() is None:
-            verifier.kill()
+        if verifier is not None:
+            if verifier.poll() is None:
+                verifier.kill()
+                verifier.wait()
+            for cgroup in set(verifier.cgroups.values()):
+                remove_cgroup(cgroup)
     return nb
 
 

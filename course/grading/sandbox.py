@@ -107,6 +107,19 @@ def kernel_cgroups(limits: dict) -> dict:
     return made
 
 
+def out_of_memory(cgroups: dict) -> bool:
+    """Whether the out-of-memory killer ended a process of the memory cgroup in `cgroups` (cgroup
+    v1's `memory.oom_control`, v2's `memory.events`: `oom_kill N`)."""
+    cgroup = cgroups.get("memory")
+    for name in ("memory.oom_control", "memory.events"):
+        with contextlib.suppress(OSError, ValueError):
+            for line in (cgroup / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill" and int(value) > 0:
+                    return True
+    return False
+
+
 def remove_cgroup(cgroup: Path) -> None:
     """Remove a cgroup once the processes in it have ended (a PID namespace's end kills them all,
     but not at once)."""
@@ -337,10 +350,20 @@ class SandboxedKernelManager(AsyncKernelManager):
     _runtime_dir = None
     _cgroups: dict = {}
     readonly: tuple = ()  # more folders it may read
+    # The cgroups of this process's kernels (one notebook is executed per process), and whether
+    # one whose cgroups are gone ran out of memory: why a kernel died, for the instructor.
+    _kernels_cgroups: list = []
+    _ran_out_of_memory = False
+
+    @classmethod
+    def memory_limit_reached(cls) -> bool:
+        """Whether the memory cgroup of a kernel of this process ended one of its processes."""
+        return cls._ran_out_of_memory or any(out_of_memory(cgroups) for cgroups in cls._kernels_cgroups)
 
     async def _async_pre_start_kernel(self, **kw):
         self._runtime_dir = Path(tempfile.mkdtemp(prefix="course-kernel-"))
         self._cgroups = kernel_cgroups({"pids": process_limit(), "memory": memory_limit_bytes()})
+        SandboxedKernelManager._kernels_cgroups.append(self._cgroups)
         self.transport = "ipc"
         self.ip = str(self._runtime_dir / "ipc")
         self.connection_file = str(self._runtime_dir / "connection.json")
@@ -355,7 +378,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if self._runtime_dir is not None and not restart:
             shutil.rmtree(self._runtime_dir, ignore_errors=True)
-        if not restart:
+        if not restart and self._cgroups in SandboxedKernelManager._kernels_cgroups:
+            if out_of_memory(self._cgroups):
+                SandboxedKernelManager._ran_out_of_memory = True
+            SandboxedKernelManager._kernels_cgroups.remove(self._cgroups)
             for cgroup in set(self._cgroups.values()):
                 remove_cgroup(cgroup)
 
