@@ -110,3 +110,16 @@ for folder in ('/dev/shm', '/tmp', os.path.expanduser('~')):
     with pytest.raises(DeadKernelError) as died:
         run_in_sandbox(tmp_path, filler)
     assert "memory limit of 1 GB reached" in not_graded(died.value).reason
+
+
+@pytest.mark.skipif(not cgroup_possible("pids"), reason="this machine lets the grader make no pids cgroup")
+def test_cgroups_a_grading_left_behind_are_removed_later():
+    import os
+
+    from course.grading.sandbox import kernel_cgroups, remove_cgroup
+
+    left = kernel_cgroups({"pids": 64})["pids"]  # a kernel that died before its cgroup could go
+    os.utime(left, (0, 0))  # made long ago
+    new = kernel_cgroups({"pids": 64})["pids"]
+    assert not left.exists() and new.exists()  # a cgroup made just now is never swept
+    remove_cgroup(new)

@@ -96,6 +96,7 @@ def kernel_cgroups(limits: dict) -> dict:
     made = {}
     for controller, limit in limits.items():
         for parent in _cgroup_parents(controller):
+            _sweep(parent)
             shared = next((cgroup for cgroup in made.values() if cgroup.parent == parent), None)
             with contextlib.suppress(OSError):
                 cgroup = shared or Path(tempfile.mkdtemp(prefix="course-kernel-", dir=parent))
@@ -118,6 +119,20 @@ def out_of_memory(cgroups: dict) -> bool:
                 if key == "oom_kill" and int(value) > 0:
                     return True
     return False
+
+
+# A cgroup is joined within a second of being made: an empty one older than this is left over.
+LEFT_OVER_S = 600
+
+
+def _sweep(parent: Path) -> None:
+    """Remove the kernels' cgroups in `parent` that a grading left behind: empty, and made long ago
+    (a kernel's end can outlast remove_cgroup's patience)."""
+    with contextlib.suppress(OSError):
+        for cgroup in parent.glob("course-kernel-*"):
+            with contextlib.suppress(OSError):
+                if time.time() - cgroup.stat().st_mtime > LEFT_OVER_S and not (cgroup / "cgroup.procs").read_text():
+                    cgroup.rmdir()
 
 
 def remove_cgroup(cgroup: Path) -> None:
