@@ -123,3 +123,12 @@ def test_cgroups_a_grading_left_behind_are_removed_later():
     new = kernel_cgroups({"pids": 64})["pids"]
     assert not left.exists() and new.exists()  # a cgroup made just now is never swept
     remove_cgroup(new)
+
+
+def test_a_kernel_without_cgroups_is_never_said_to_have_run_out_of_memory(monkeypatch):
+    from nbclient.exceptions import DeadKernelError
+
+    from course.grading.execute import not_graded
+
+    monkeypatch.setattr(SandboxedKernelManager, "_kernels_cgroups", [{}])
+    assert "or ran past the memory" in not_graded(DeadKernelError("died")).reason

@@ -112,7 +112,7 @@ def out_of_memory(cgroups: dict) -> bool:
     """Whether the out-of-memory killer ended a process of the memory cgroup in `cgroups` (cgroup
     v1's `memory.oom_control`, v2's `memory.events`: `oom_kill N`)."""
     cgroup = cgroups.get("memory")
-    for name in ("memory.oom_control", "memory.events"):
+    for name in ("memory.oom_control", "memory.events") if cgroup else ():
         with contextlib.suppress(OSError, ValueError):
             for line in (cgroup / name).read_text().splitlines():
                 key, _, value = line.partition(" ")
