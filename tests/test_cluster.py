@@ -177,6 +177,12 @@ def test_a_plain_tcp_scheduler_is_refused_and_nothing_is_graded(tmp_path):
     run = grade(course, TINY, "--scheduler", "tls://127.0.0.1:8786")
     assert run.returncode == 1 and "--certificates DIR" in run.stderr
     assert not any(path.exists() for path in nothing_graded)
+    # Plain nbgrader told of the same scheduler refuses it the same way, notebook by notebook.
+    env = dict(os.environ, PATH=os.pathsep.join([str(BIN), os.environ["PATH"]]), COURSE_SCHEDULER="tcp://127.0.0.1:8786")
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", TINY], cwd=course, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert "is neither encrypted nor authenticated" in run.stderr and "COURSE_TRUSTED_NETWORK=yes" in run.stderr
+    assert not (course / "autograded").exists() or not any((course / "autograded").rglob("*.ipynb"))
 
 
 def executing_notebook(coordinator) -> psutil.Process:

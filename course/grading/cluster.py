@@ -30,6 +30,9 @@ from course_kernel.settings import kernel_threads
 
 # How long an autograde process waits for the scheduler before it gives up on its notebook.
 CONNECT_TIMEOUT_S = 60
+# Set to "yes" by `course grade --trusted-network` for its autograde processes (or by hand, for a
+# plain `nbgrader autograde` on a tcp:// scheduler): plumbing, not a setting.
+TRUSTED_NETWORK = "COURSE_TRUSTED_NETWORK"
 
 
 def default_workers() -> int:
@@ -54,7 +57,8 @@ def scheduler_problem(address: str | None, certificates: Path | None, trusted_ne
             "hand back made-up grades, or run code on this machine, which holds the gradebook. Make certificates "
             "(`course certificates DIR`), start the scheduler and workers with them, and grade with "
             "--scheduler tls://HOST:8786 --certificates DIR; or, only where every machine that can reach the "
-            "scheduler is the course's, pass --trusted-network. Nothing was graded.")
+            f"scheduler is the course's, pass --trusted-network ({TRUSTED_NETWORK}=yes for a plain `nbgrader "
+            "autograde`). Nothing was graded.")
 
 
 def client_security(address: str, certificates=None):
@@ -107,8 +111,14 @@ def check_workers(client, sandbox: bool) -> tuple:
 
 
 def run_on_cluster(task: Task, scheduler: str):
-    """Run the task on the cluster; its Result."""
+    """Run the task on the cluster; its Result. A scheduler that `course grade` would refuse is
+    refused here too, whoever asks (a plain `nbgrader autograde` with COURSE_SCHEDULER, say)."""
     from distributed import Client
+
+    tls_dir = settings.read().tls_dir
+    problem = scheduler_problem(scheduler, Path(tls_dir) if tls_dir else None, os.environ.get(TRUSTED_NETWORK) == "yes")
+    if problem:
+        raise RuntimeError(problem)
 
     # Named by its content: a notebook handed in again is another task.
     key = f"grade-{task.name.replace('/', '-')}-{hashlib.sha256(task.notebook.encode()).hexdigest()[:12]}"

@@ -21,7 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from course import protocol
-from course.grading.cluster import CONNECT_TIMEOUT_S, check_workers, grading_cluster
+from course.grading.cluster import CONNECT_TIMEOUT_S, TRUSTED_NETWORK, check_workers, grading_cluster
 from course.grading.gradebook import gradebook_lock, gradebook_url
 from course.grading.intake import prepare_submission
 from course.grading.nbgrader_plugins import OUTCOME_FILE
@@ -155,6 +155,8 @@ def grade_on_cluster(course: Path, todo: list, state: dict, env: dict, args) -> 
         print(f"{len(todo)} notebooks to grade on {workers} Dask worker{'s' if workers > 1 else ''}, {slots} at "
               f"a time, {kernel_threads()} threads per kernel{dashboard}")
         env = dict(env, COURSE_SCHEDULER=client.scheduler.address)
+        if args.trusted_network:  # the instructor's word for the tcp:// scheduler
+            env[TRUSTED_NETWORK] = "yes"
         if certificates is not None:  # the autograde processes connect as the coordinator does
             env["COURSE_TLS_DIR"] = str(certificates)
         running = set()
