@@ -131,4 +131,5 @@ def test_a_kernel_without_cgroups_is_never_said_to_have_run_out_of_memory(monkey
     from course.grading.execute import not_graded
 
     monkeypatch.setattr(SandboxedKernelManager, "_kernels_cgroups", [{}])
+    monkeypatch.setattr(SandboxedKernelManager, "_ran_out_of_memory", False)
     assert "or ran past the memory" in not_graded(DeadKernelError("died")).reason
