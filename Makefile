@@ -69,7 +69,7 @@ lint: env
 check: data lint
 	$(PYTHON) -m pytest -m "not slow"
 
-# Everything (23 to 28 minutes on 2 cores): what CI runs.
+# Everything (20 to 28 minutes on 2 cores): what CI runs.
 test: data lint
 	$(PYTHON) -m pytest
 
