@@ -231,11 +231,12 @@ def run_numpy_only(request, folder: Path, sandbox: bool, timeout: float = NUMPY_
         return {function: dataclasses.asdict(refusal) for function in request.inputs}
 
 
-def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, numpy_only=None, **kwargs):
-    """nbgrader's Execute, which also gives each test cell the inputs drawn for it and takes what
-    the cell handed over out of the kernel's reach as the cell ends (course_kernel.handover), puts a
-    NumPy-only task's outputs (`numpy_only`: {test cell: a future of them}) in place of the kernel's,
-    then tells the verifier the cell is ready."""
+def executor(assignment: str, workdir: Path, verify_dir: Path, inputs: dict, verifier=None, numpy_only=None,
+             **kwargs):
+    """nbgrader's Execute, which also gives each test cell the inputs drawn for it (`inputs`:
+    draw_inputs) and takes what the cell handed over out of the kernel's reach as the cell ends
+    (course_kernel.handover), puts a NumPy-only task's outputs (`numpy_only`: {test cell: a future of
+    them}) in place of the kernel's, then tells the verifier the cell is ready."""
     from nbgrader.preprocessors import Execute
 
     from course.lectures import LECTURES
@@ -248,17 +249,13 @@ def executor(assignment: str, workdir: Path, verify_dir: Path, verifier=None, nu
     def grade_id(cell):
         return cell.metadata.get("nbgrader", {}).get("grade_id")
 
-    def drawn(cell):
-        path = verify_dir / "inputs" / f"{cell}.json"
-        return json.loads(path.read_text("utf-8")) if path.is_file() else {}
-
     class HandOverExecute(Execute):
         def on_cell_execute(self, cell, cell_index):
             _take(workdir / FOLDER, None)  # nothing the notebook left there counts
             if grade_id(cell) in test_cells:
                 # A NumPy-only task's functions are called in its own process, never in the kernel.
-                inputs = {} if grade_id(cell) in numpy_only else drawn(grade_id(cell))
-                _write_new(workdir / INPUTS, json.dumps(inputs))
+                drawn = {} if grade_id(cell) in numpy_only else inputs.get(grade_id(cell), {})
+                _write_new(workdir / INPUTS, json.dumps(drawn))
 
         def on_cell_executed(self, **kwargs):
             super().on_cell_executed(**kwargs)
@@ -379,7 +376,7 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
                   for cell, request in (numpy_only_requests(nb, lecture, inputs) if lecture else {}).items()}
     try:
         execute = executor(
-            assignment, workdir, verify_dir, verifier, numpy_only,
+            assignment, workdir, verify_dir, inputs, verifier, numpy_only,
             kernel_manager_class=(ReferenceKernelManager if reference else SandboxedKernelManager) if sandbox
             else AsyncKernelManager,
             # A training cell under the grade profile takes seconds to a minute; the lecture's full

@@ -245,8 +245,10 @@ NO_ROOT = ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-user
 # What a sandboxed process keeps of the grading machine's environment (bwrap --clearenv first):
 # the course's carried settings (course_kernel.settings) and these; nothing else set for the
 # grading run (a token, COURSE_TLS_DIR) can reach a notebook's output.
+# Set on machines where OpenBLAS needs them: every sandboxed process keeps them.
+OPENBLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "KERAS_HOME", "KERAS_BACKEND", "NBGRADER_EXECUTION",
-                  "TF_CPP_MIN_LOG_LEVEL", "OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                  "TF_CPP_MIN_LOG_LEVEL", "OMP_NUM_THREADS", *OPENBLAS_VARIABLES)
 
 
 def _kept_environment() -> list:
@@ -298,7 +300,7 @@ def _python_folders() -> list:
 def _numpy_only_environment() -> dict:
     """All the NumPy-only process gets of the grading machine's environment: one thread, and the
     OpenBLAS settings of machines where OpenBLAS needs them."""
-    kept = {name: os.environ[name] for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if name in os.environ}
+    kept = {name: os.environ[name] for name in OPENBLAS_VARIABLES if name in os.environ}
     return {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", **kept}
 
 
