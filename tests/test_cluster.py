@@ -1,7 +1,9 @@
 """Grading on Dask with the real command: a TLS scheduler and workers started by hand on loopback
-with the course's certificates (one of them unable to grade, one without certificates kept out),
-a plain tcp:// scheduler refused, a worker killed mid-notebook, a coordinator killed with kill -9."""
+with the course's certificates (one of them unable to grade, one without certificates kept out, a
+worker's certificate refused as a client), a cluster that does not check roles refused, a plain
+tcp:// scheduler refused, a worker killed mid-notebook, a coordinator killed with kill -9."""
 
+import asyncio
 import csv
 import json
 import os
@@ -21,6 +23,7 @@ from test_grading import grade
 from course.grading.certificates import dask_options, make_certificates, security
 from course.grading.coordinator import STATE
 from course.grading.execute import run_task
+from course.grading.roles import PRELOAD
 from course.grading.worker import fingerprint, worker_problem
 from course.protocol import Task
 
@@ -127,28 +130,38 @@ def test_a_worker_refuses_what_it_cannot_grade_as_the_coordinator_would():
     assert problem.startswith("another environment than the coordinator's: ml-dtypes"), problem
 
 
+def start_scheduler(tmp_path: Path, options: list) -> tuple:
+    """(the scheduler's process, its address): a TLS scheduler on loopback, started by hand."""
+    scheduler_file = tmp_path / "scheduler.json"
+    scheduler = start([BIN / "dask", "scheduler", "--protocol", "tls", "--host", "127.0.0.1", "--port", "0",
+                       "--no-dashboard", "--scheduler-file", scheduler_file, *options])
+    wait_for(scheduler_file.exists, what="the scheduler")
+    address = json.loads(scheduler_file.read_text())["address"]
+    assert address.startswith("tls://127.0.0.1:")
+    return scheduler, address
+
+
+def worker_command(address: str) -> list:
+    return [BIN / "dask", "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"]
+
+
 @pytest.mark.slow
 def test_grading_on_a_tls_dask_cluster_started_by_hand(tmp_path):
     course = scratch_course(tmp_path / "course", ["alice", "chris"])
     certificates = tmp_path / "certificates"
     make_certificates(certificates)
-    scheduler_file = tmp_path / "scheduler.json"
-    scheduler = start([BIN / "dask", "scheduler", "--protocol", "tls", "--host", "127.0.0.1", "--port", "0",
-                       "--no-dashboard", "--scheduler-file", scheduler_file, *dask_options(certificates, "scheduler")])
+    scheduler, address = start_scheduler(tmp_path, dask_options(certificates / "scheduler", "scheduler"))
     processes = [scheduler]
     try:
-        wait_for(scheduler_file.exists, what="the scheduler")
-        address = json.loads(scheduler_file.read_text())["address"]
-        assert address.startswith("tls://127.0.0.1:")
-        worker = [BIN / "dask", "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"]
-        certified = [*worker, *dask_options(certificates, "worker")]
+        worker = worker_command(address)
+        certified = [*worker, *dask_options(certificates / "worker", "worker")]
         processes.append(start([*certified, "--nworkers", "2"], cwd=tmp_path))
         # A worker on a machine without bubblewrap: it must refuse rather than grade unsandboxed.
         processes.append(start([*certified, "--name", "no-bubblewrap"], env={"PATH": str(BIN)}, cwd=tmp_path))
         # A worker without the course's certificates: the scheduler does not let it in.
         stranger = start([*worker, "--name", "stranger"], cwd=tmp_path)
         processes.append(stranger)
-        run = grade(course, TINY, "--scheduler", address, "--certificates", str(certificates))
+        run = grade(course, TINY, "--scheduler", address, "--certificates", str(certificates / "client"))
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         assert "WORKER REFUSED" in run.stderr and "bwrap and prlimit not found" in run.stderr
         assert "2 notebooks to grade on 2 Dask workers" in run.stdout
@@ -156,9 +169,54 @@ def test_grading_on_a_tls_dask_cluster_started_by_hand(tmp_path):
         # What the task needed travelled with it: the notebooks ran in the workers' scratch folders.
         assert "executed on" in (course / "logs" / "alice" / f"{TINY}.log").read_text()
         stop(stranger)
-        assert "stranger" not in json.dumps(scheduler_info(address, certificates))
+        workers = scheduler_info(address, certificates)["workers"]
+        assert "stranger" not in json.dumps(workers)
+        # A grading machine's certificate, copied off it, cannot act as a client: neither on the
+        # scheduler nor on another worker.
+        from distributed import Client
+        from distributed.security import Security
+
+        mine = certificates / "worker"
+        as_client = Security(tls_ca_file=str(mine / "ca.pem"), tls_client_cert=str(mine / "worker.pem"),
+                             tls_client_key=str(mine / "worker-key.pem"), require_encryption=True)
+        with pytest.raises((OSError, TimeoutError)):
+            Client(address, security=as_client, timeout=5)
+        assert "may not ask for 'run_function'" in asyncio.run(request(address, as_client, "run_function"))
+        for other in workers:
+            assert "may not ask for 'run'" in asyncio.run(request(other, as_client, "run"))
     finally:
         stop(*reversed(processes))
+
+
+async def request(address: str, credentials, op: str) -> str:
+    """The error (or reply) `address` gives a peer showing `credentials` that asks it to run code."""
+    from distributed.comm import connect
+
+    comm = await connect(address, **credentials.get_connection_args("client"))
+    try:
+        await comm.write({"op": op, "function": b""})
+        reply = await comm.read()
+    finally:
+        comm.abort()
+    return str(reply.get("exception_text", reply) if isinstance(reply, dict) else reply)
+
+
+@pytest.mark.slow
+def test_a_cluster_that_does_not_check_roles_grades_nothing(tmp_path):
+    course = scratch_course(tmp_path / "course", ["alice"])
+    certificates = tmp_path / "certificates"
+    make_certificates(certificates)
+    without_roles = [option for option in dask_options(certificates / "scheduler", "scheduler") if "preload" not in option
+                     and option != PRELOAD]
+    scheduler, address = start_scheduler(tmp_path, without_roles)
+    worker = start([*worker_command(address), *dask_options(certificates / "worker", "worker")], cwd=tmp_path)
+    try:
+        run = grade(course, TINY, "--scheduler", address, "--certificates", str(certificates / "client"))
+        assert run.returncode == 1 and "lets any of the course's certificates ask anything" in run.stderr
+        assert f"Start the scheduler with --preload {PRELOAD}" in run.stderr and "the workers" not in run.stderr
+        assert not (course / "autograded").exists()
+    finally:
+        stop(worker, scheduler)
 
 
 def scheduler_info(address: str, certificates: Path) -> dict:

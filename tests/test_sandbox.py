@@ -75,8 +75,10 @@ print(written('/dev/shm/filler', 8), '|', written('/dev/filler', 1))
 @pytest.mark.skipif(not cgroup_possible("memory"), reason="this machine lets the grader make no memory cgroup")
 def test_memory_is_limited_for_the_whole_kernel(tmp_path, monkeypatch):
     """Three children of 450 MB each, each within its own address space, pass a 1 GB limit
-    together: some are killed, the kernel goes on, and the machine is not touched."""
+    together: some are killed, the kernel goes on, the machine is not touched, and the grading
+    log can say why they died."""
     monkeypatch.setenv("COURSE_MEMORY_LIMIT_GB", "1")
+    monkeypatch.setattr(SandboxedKernelManager, "_ran_out_of_memory", False)
     nb = run_in_sandbox(tmp_path, """
 import subprocess, sys
 code = "import time; block = b'x' * (450 * 2**20); time.sleep(3)"
@@ -86,6 +88,7 @@ print(sorted(child.wait() for child in children))
     codes = eval(nb.cells[0].outputs[0].text)
     assert -9 in codes, codes  # killed by the out-of-memory killer of the kernel's cgroup
     assert nb.cells[1].outputs[0].text.strip() == "still here"
+    assert SandboxedKernelManager.memory_limit_reached()
 
 
 @pytest.mark.skipif(not cgroup_possible("memory"), reason="this machine lets the grader make no memory cgroup")

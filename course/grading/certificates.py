@@ -1,15 +1,16 @@
 """Certificates for grading on Dask over TLS: a course CA and, signed by it, one certificate each
 for the scheduler, the workers and the client (the coordinator, `course.instructor.grade`, and the autograde
-processes it starts).
+processes it starts), each in a folder of its own.
 
-    course certificates DIR      # DIR/ca.pem and <role>.pem, <role>-key.pem for each role
+    course certificates DIR      # DIR/ca-key.pem, and DIR/<role>/ with ca.pem, <role>.pem, <role>-key.pem
 
 Dask then encrypts every connection and both ends show a certificate the course CA signed: a
 worker, client or scheduler without one cannot join, so nobody else can submit code to the
-workers, hand back a made-up result or send the coordinator a pickle. Copy `ca.pem` and the
-worker's pair to the grading machines, the scheduler's pair to the scheduler's; `client.pem` and
-`client-key.pem` stay with the coordinator. Keep `ca-key.pem` (it signs new certificates) off the
-cluster. The local cluster (no `--scheduler`) makes its own for each run.
+workers, hand back a made-up result or send the coordinator a pickle. Each certificate names its
+role, and the scheduler and workers check it (course/grading/roles.py): a worker's certificate
+cannot act as a client. Copy `worker/` to the grading machines and `scheduler/` to the
+scheduler's; `client/` stays with the coordinator. Keep `ca-key.pem` (it signs new certificates)
+off the cluster. The local cluster (no `--scheduler`) makes its own for each run.
 """
 
 import argparse
@@ -17,6 +18,8 @@ import datetime
 import os
 import sys
 from pathlib import Path
+
+from course.grading.roles import OPTIONS, PREFIX
 
 ROLES = ("scheduler", "worker", "client")
 CA = "ca.pem"
@@ -59,34 +62,44 @@ def make_certificates(folder: Path, days: int = 365) -> None:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("keras-course grading CA")
     ca = certificate(ca_name, ca_key.public_key(), ca_name, ca_key, True)
-    (folder / CA).write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     _write_key(folder / "ca-key.pem", ca_key)
     for role in ROLES:
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = certificate(_name(f"keras-course {role}"), key.public_key(), ca_name, ca_key, False)
-        (folder / f"{role}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        _write_key(folder / f"{role}-key.pem", key)
+        cert = certificate(_name(f"{PREFIX}{role}"), key.public_key(), ca_name, ca_key, False)
+        (folder / role).mkdir(mode=0o700)
+        (folder / role / CA).write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        (folder / role / f"{role}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        _write_key(folder / role / f"{role}-key.pem", key)
+
+
+def _files(folder: Path, role: str) -> dict:
+    """{"ca", "cert", "key": path} of `role` in `folder`: the role's own folder, or the folder of
+    all roles `course certificates` wrote (or, before each role had its own, the flat folder)."""
+    if (folder / role).is_dir():
+        folder = folder / role
+    return {"ca": folder / CA, "cert": folder / f"{role}.pem", "key": folder / f"{role}-key.pem"}
 
 
 def missing(folder: Path, roles=("client",)) -> list:
     """The files of `roles` (and the CA) that `folder` lacks."""
-    names = [CA] + [f"{role}{suffix}.pem" for role in roles for suffix in ("", "-key")]
-    return [name for name in names if not (folder / name).is_file()]
+    paths = {path for role in roles for path in _files(folder, role).values()}
+    return sorted(str(path.relative_to(folder)) for path in paths if not path.is_file())
 
 
 def security(folder: Path, roles=("client",)):
     """Dask's Security for these roles, with the certificates in `folder`: TLS required."""
     from distributed.security import Security
 
-    files = {f"tls_{role}_{kind}": str(folder / f"{role}{suffix}.pem")
-             for role in roles for kind, suffix in (("cert", ""), ("key", "-key"))}
-    return Security(tls_ca_file=str(folder / CA), require_encryption=True, **files)
+    files = {f"tls_{role}_{kind}": str(_files(folder, role)[kind]) for role in roles for kind in ("cert", "key")}
+    return Security(tls_ca_file=str(_files(folder, roles[0])["ca"]), require_encryption=True, **files)
 
 
 def dask_options(folder: Path, role: str) -> list:
-    """The options of `dask scheduler` or `dask worker` that make it use its certificate."""
-    return ["--tls-ca-file", str(folder / CA), "--tls-cert", str(folder / f"{role}.pem"),
-            "--tls-key", str(folder / f"{role}-key.pem")]
+    """The options of `dask scheduler` or `dask worker` that make it use its certificate (in
+    `folder`) and check the role of each peer's."""
+    files = _files(folder, role)
+    return ["--tls-ca-file", str(files["ca"]), "--tls-cert", str(files["cert"]), "--tls-key", str(files["key"]),
+            *OPTIONS[role]]
 
 
 def main(argv=None) -> int:
@@ -100,12 +113,15 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 1
     make_certificates(folder, args.days)
-    print(f"Certificates in {folder}. On the scheduler's machine:\n"
-          f"    dask scheduler --protocol tls {' '.join(dask_options(folder, 'scheduler'))}\n"
-          "on each grading machine (the course's environment, bubblewrap, the dataset):\n"
-          f"    dask worker tls://HEAD:8786 --nthreads 1 {' '.join(dask_options(folder, 'worker'))}\n"
+    print(f"Certificates in {folder}, one folder per role; keep ca-key.pem here. Copy {folder / 'scheduler'} to "
+          "the scheduler's machine and run there (its dashboard on that machine only):\n"
+          "    dask scheduler --protocol tls --dashboard-address 127.0.0.1:8787 "
+          f"{' '.join(dask_options(Path('scheduler'), 'scheduler'))}\n"
+          f"copy {folder / 'worker'} to each grading machine (the course's environment, bubblewrap, the dataset) "
+          "and run there:\n"
+          f"    dask worker tls://HEAD:8786 --nthreads 1 {' '.join(dask_options(Path('worker'), 'worker'))}\n"
           "and here:\n"
-          f"    course grade --scheduler tls://HEAD:8786 --certificates {folder}")
+          f"    course grade --scheduler tls://HEAD:8786 --certificates {folder / 'client'}")
     return 0
 
 

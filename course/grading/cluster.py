@@ -10,7 +10,8 @@ notebook graded again elsewhere.
 
 Dask runs what peers send it: whoever can talk to a scheduler can run code on its workers, and
 a worker's result is a pickle the coordinator unpickles. So a `tcp://` scheduler (no encryption,
-no certificates) is refused unless the instructor says the network is trusted.
+no certificates) is refused unless the instructor says the network is trusted, and a TLS one
+whose scheduler, workers or nannies do not check their peers' roles (course/grading/roles.py).
 """
 
 import hashlib
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from course.grading.certificates import ROLES, make_certificates, missing, security
 from course.grading.execute import run_task
+from course.grading.roles import PRELOAD, unchecked
 from course.grading.worker import fingerprint, worker_problem
 from course.protocol import Task
 from course_kernel import settings
@@ -86,8 +88,9 @@ def grading_cluster(scheduler: str | None, workers: int | None, certificates: Pa
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                                   memory_limit=0, silence_logs=logging.ERROR, protocol="tls://", host="127.0.0.1",
-                                   dashboard_address="127.0.0.1:0", security=cluster_security)
+                                   memory_limit="auto", silence_logs=logging.ERROR, protocol="tls://", host="127.0.0.1",
+                                   dashboard_address="127.0.0.1:0", security=cluster_security,
+                                   scheduler_kwargs={"preload": [PRELOAD]}, preload=[PRELOAD], preload_nanny=[PRELOAD])
         finally:
             signal.signal(signal.SIGINT, interrupt)
         with cluster, Client(cluster, security=cluster_security) as client:
@@ -123,4 +126,7 @@ def run_on_cluster(task: Task, scheduler: str):
     # Named by its content: a notebook handed in again is another task.
     key = f"grade-{task.name.replace('/', '-')}-{hashlib.sha256(task.notebook.encode()).hexdigest()[:12]}"
     with Client(scheduler, timeout=CONNECT_TIMEOUT_S, security=client_security(scheduler)) as client:
+        problem = unchecked(client)
+        if problem:
+            raise RuntimeError(problem)
         return client.submit(run_task, task, key=key).result()

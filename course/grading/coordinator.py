@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from course import protocol
 from course.grading.cluster import CONNECT_TIMEOUT_S, TRUSTED_NETWORK, check_workers, grading_cluster
+from course.grading.roles import unchecked
 from course.grading.gradebook import gradebook_lock, gradebook_url
 from course.grading.intake import prepare_submission
 from course.grading.nbgrader_plugins import OUTCOME_FILE
@@ -144,6 +145,10 @@ def grade_on_cluster(course: Path, todo: list, state: dict, env: dict, args) -> 
         refused, slots = check_workers(client, not args.no_sandbox)
         for address, why in refused.items():
             print(f"WORKER REFUSED {address}: {why}", file=sys.stderr)
+        problem = slots and unchecked(client)
+        if problem:
+            print(problem, file=sys.stderr)
+            return False
         if not slots:
             print(f"No worker can grade{'' if refused else f' (none joined in {CONNECT_TIMEOUT_S} s)'}: start "
                   "`dask worker ADDRESS` on a grading machine, fix what workers report, or grade here without "

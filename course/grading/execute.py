@@ -345,7 +345,12 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
     `reference`: the course's own solution, whose kernel may import `course`."""
     from jupyter_client.manager import AsyncKernelManager
 
-    from course.grading.sandbox import ReferenceKernelManager, SandboxedKernelManager, remove_cgroup
+    from course.grading.sandbox import (
+        ReferenceKernelManager,
+        SandboxedKernelManager,
+        memory_limit_bytes,
+        remove_cgroup,
+    )
     from course.grading.verifier import VERDICTS
     from course.lectures import LECTURES
     from course_kernel.profiles import KERNEL_ARGS
@@ -388,6 +393,9 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
         )
         execute.log = log
         nb, _ = execute.preprocess(nb, {"metadata": {"path": str(workdir)}})
+        if sandbox and SandboxedKernelManager.memory_limit_reached():  # a child of the kernel, not the kernel
+            log.warning("memory limit of %g GB reached (its processes and files together): a process the "
+                        "notebook started was ended; the kernel went on", memory_limit_bytes() / 2**30)
         if verifier is not None:
             start = time.monotonic()
             try:
