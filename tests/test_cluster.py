@@ -23,7 +23,7 @@ from test_grading import grade
 from course.grading.certificates import dask_options, make_certificates, security
 from course.grading.coordinator import STATE
 from course.grading.execute import run_task
-from course.grading.roles import PRELOAD
+from course.grading.roles import OPTIONS, PRELOAD
 from course.grading.worker import fingerprint, worker_problem
 from course.protocol import Task
 
@@ -206,8 +206,8 @@ def test_a_cluster_that_does_not_check_roles_grades_nothing(tmp_path):
     course = scratch_course(tmp_path / "course", ["alice"])
     certificates = tmp_path / "certificates"
     make_certificates(certificates)
-    without_roles = [option for option in dask_options(certificates / "scheduler", "scheduler") if "preload" not in option
-                     and option != PRELOAD]
+    without_roles = [option for option in dask_options(certificates / "scheduler", "scheduler")
+                     if option not in OPTIONS["scheduler"]]
     scheduler, address = start_scheduler(tmp_path, without_roles)
     worker = start([*worker_command(address), *dask_options(certificates / "worker", "worker")], cwd=tmp_path)
     try:

@@ -22,10 +22,10 @@ from tqdm import tqdm
 
 from course import protocol
 from course.grading.cluster import CONNECT_TIMEOUT_S, TRUSTED_NETWORK, check_workers, grading_cluster
-from course.grading.roles import unchecked
 from course.grading.gradebook import gradebook_lock, gradebook_url
 from course.grading.intake import prepare_submission
 from course.grading.nbgrader_plugins import OUTCOME_FILE
+from course.grading.roles import unchecked
 from course.protocol import NotGraded
 from course_kernel.settings import kernel_threads
 
