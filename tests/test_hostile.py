@@ -139,6 +139,25 @@ try:
 except OSError as error:
     raise RuntimeError(f'no more processes after {children}: {error}') from None
 """
+# Fills its /dev/shm, then starts three allocators one after another, each within its own
+# address space but together (with the kernel and the file) past the class's 4 GB: the kernel's
+# memory cgroup ends the largest process each time, an allocator, never another notebook's
+# process; the notebook goes on, and the class report says why its processes died.
+HOARDER = """
+import subprocess, sys
+with open('/dev/shm/hoard', 'wb') as hoard:
+    try:
+        while True:
+            hoard.write(bytes(2**20))
+    except OSError:
+        pass
+code = "import time; block = b'x' * (1800 * 2**20); print('ready', flush=True); time.sleep(5)"
+children = []
+for _ in range(3):
+    children.append(subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE))
+    children[-1].stdout.readline()  # allocated, or ended
+print(sorted(child.wait() for child in children))
+"""
 DISK_FILLER = """
 with open('filler.bin', 'wb') as filler:
     while True:
@@ -241,6 +260,7 @@ CLASS = {
     "sleeper": (with_code("training", "import time\ntime.sleep(3600)"), 6, "training raised"),
     "exiter": (with_code("labels", "import os\nos._exit(1)"), 0, "kernel died"),
     "hog": (with_code("model", "hog = bytearray(64 * 2**30)"), 3, "MemoryError"),
+    "hoarder": (with_code("model", HOARDER), 10, "memory limit of 4 GB reached"),
     "dawdler": (edited(slow_cells), 0, f"more than {NOTEBOOK_TIMEOUT} s"),
     # Test cells copied, one deleted and one turned into a markdown cell: each is restored.
     "tamperer": (edited(duplicate_model_cells, delete("test_model"), retype_test), 10, None),
@@ -535,6 +555,15 @@ def test_sandbox_kept_the_snoop_inside_its_folder(hostile_class):
     for folder in ("autograded", "feedback"):
         for path in (course / folder / "snoop").rglob("*.*"):
             assert SECRET["GRADING_API_TOKEN"] not in path.read_text(errors="replace"), path
+
+
+def test_a_notebook_past_its_memory_loses_only_its_own_processes(hostile_class):
+    course, _, report = hostile_class
+    nb = nbformat.read(course / "autograded" / "hoarder" / "mlp1" / "mlp1.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "/dev/shm/hoard" in c.source)
+    codes = json.loads(next(o.text for o in cell.outputs if o.get("name") == "stdout").splitlines()[0])
+    assert -9 in codes, codes  # ended by its kernel's memory cgroup; everyone else's grade is as expected
+    assert "a process the notebook started was ended" in report["hoarder", "mlp1"]["reasons"]
 
 
 def test_failures_are_remembered_not_retried(hostile_class):

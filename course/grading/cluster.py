@@ -48,17 +48,18 @@ def scheduler_problem(address: str | None, certificates: Path | None, trusted_ne
         return None
     if address.startswith("tls://"):
         if certificates is None:
-            return (f"--scheduler {address} needs the course's certificates: --certificates DIR (or COURSE_TLS_DIR), "
-                    "the folder `course certificates DIR` wrote. Nothing was graded.")
+            return (f"--scheduler {address} needs the course's certificates: --certificates DIR/client (or "
+                    "COURSE_TLS_DIR), the client's folder of those `course certificates DIR` wrote. "
+                    "Nothing was graded.")
         lacking = missing(certificates)
-        return (f"{certificates} lacks {', '.join(lacking)}: give the folder `course certificates` wrote. "
-                "Nothing was graded.") if lacking else None
+        return (f"{certificates} lacks {', '.join(lacking)}: give the client's folder of those `course certificates "
+                "DIR` wrote (DIR/client). Nothing was graded.") if lacking else None
     if trusted_network:
         return None
     return (f"{address} is neither encrypted nor authenticated: anyone who reaches it could run code on the workers, "
             "hand back made-up grades, or run code on this machine, which holds the gradebook. Make certificates "
             "(`course certificates DIR`), start the scheduler and workers with them, and grade with "
-            "--scheduler tls://HOST:8786 --certificates DIR; or, only where every machine that can reach the "
+            "--scheduler tls://HOST:8786 --certificates DIR/client; or, only where every machine that can reach the "
             f"scheduler is the course's, pass --trusted-network ({TRUSTED_NETWORK}=yes for a plain `nbgrader "
             "autograde`). Nothing was graded.")
 

@@ -394,8 +394,10 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
         execute.log = log
         nb, _ = execute.preprocess(nb, {"metadata": {"path": str(workdir)}})
         if sandbox and SandboxedKernelManager.memory_limit_reached():  # a child of the kernel, not the kernel
-            log.warning("memory limit of %g GB reached (its processes and files together): a process the "
-                        "notebook started was ended; the kernel went on", memory_limit_bytes() / 2**30)
+            memory = (f"memory limit of {memory_limit_bytes() / 2**30:g} GB reached (its processes and files "
+                      "together): a process the notebook started was ended")
+            log.warning(memory)
+            nb.metadata.setdefault("course", {})["memory"] = memory  # for the class report
         if verifier is not None:
             start = time.monotonic()
             try:
@@ -411,8 +413,8 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
             if numpy_seconds:
                 log.info("%d NumPy-only task(s) ran in %.2f s", len(numpy_seconds), sum(numpy_seconds))
             # For the instructor's tools: the accuracies, and each failure the verifier added, in both languages.
-            nb.metadata["course"] = {"test_accuracy": verdicts.measured,
-                                     "messages": apply_verdicts(nb, verdicts.verdicts)}
+            nb.metadata.setdefault("course", {}).update(test_accuracy=verdicts.measured,
+                                                        messages=apply_verdicts(nb, verdicts.verdicts))
     finally:
         pool.shutdown(cancel_futures=True)
         if verifier is not None:

@@ -6,7 +6,7 @@
     course grade --timeout 600    # at most 10 minutes per notebook
     course grade --quiet          # no progress bar (scheduled runs)
     course grade --workers 4      # a local Dask cluster of four workers
-    course grade --scheduler tls://head:8786 --certificates DIR   # on an existing Dask cluster
+    course grade --scheduler tls://head:8786 --certificates DIR/client   # on an existing Dask cluster
 
 For each assignment: regenerate release/ from source/; check every notebook in
 submitted/<student>/<assignment>/ (Colab's `Copy of mlp1.ipynb` is renamed; an empty, broken or
@@ -92,8 +92,8 @@ def main(argv=None) -> int:
                         help="grade on the Dask cluster of this scheduler (tls://host:8786; also "
                              "COURSE_SCHEDULER) instead of a local one")
     parser.add_argument("--certificates", type=Path, default=configured.tls_dir, metavar="DIR",
-                        help="the course's certificates for a tls:// scheduler (course certificates DIR; "
-                             "also COURSE_TLS_DIR)")
+                        help="the client's certificates for a tls:// scheduler (DIR/client of "
+                             "`course certificates DIR`; also COURSE_TLS_DIR)")
     parser.add_argument("--trusted-network", action="store_true",
                         help="allow a tcp:// scheduler: only where every machine that can reach it is the course's")
     args = parser.parse_args(argv)

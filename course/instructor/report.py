@@ -39,11 +39,12 @@ class ReportRow:
     outcomes: dict = field(default_factory=dict)
 
 
-def _messages(course: Path, assignment: str, student: str) -> dict:
-    """{grade id: the last line of the error its cell raised} in the autograded notebook."""
+def _messages(course: Path, assignment: str, student: str) -> tuple:
+    """({grade id: the last line of the error its cell raised}, what grading noted of the whole
+    notebook or None) in the autograded notebook."""
     path = course / "autograded" / student / assignment / f"{assignment}.ipynb"
     if not path.exists():
-        return {}
+        return {}, None
     nb = nbformat.read(path, as_version=4)
     verified = nb.metadata.get("course", {}).get("messages", {})  # the verifier's failures, in both languages
     messages = {}
@@ -60,7 +61,7 @@ def _messages(course: Path, assignment: str, student: str) -> dict:
             # The checks' messages are Japanese, then English (and then data): keep the English.
             detail = (lines[1] if len(lines) > 1 else lines[0]) if lines else _DETAILS.get(error.ename, "")
             messages[cell.metadata["nbgrader"]["grade_id"]] = f"{error.ename}: {detail}"
-    return messages
+    return messages, nb.metadata.get("course", {}).get("memory")
 
 
 # What an error without a message means in a grading kernel.
@@ -95,9 +96,9 @@ def class_report(course: Path, state: dict, grade_ids: dict) -> list:
             except MissingEntry:
                 rows.append(ReportRow(student, assignment, 0, max_score, "not graded", ["not graded yet"]))
                 continue
-            messages = _messages(course, assignment, student)
+            messages, memory = _messages(course, assignment, student)
             grades = {g.name: g for n in submission.notebooks for g in n.grades}
-            reasons, outcomes, by_hand = [], {}, 0
+            reasons, outcomes, by_hand = [memory] if memory else [], {}, 0
             # In notebook order: a solution cell's error (a timeout, say) before the tests it failed.
             for name in grade_ids[assignment]:
                 g = grades.get(name)
