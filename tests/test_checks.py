@@ -36,6 +36,23 @@ def test_layers_of_the_lecture_model_pass():
     check_layers(mlp(), MLP1_LAYERS)
 
 
+def functional(*layers):
+    """The same layers through Keras's functional API: `keras.Input` … `keras.Model`."""
+    inputs = keras.Input(shape=(784,))
+    outputs = inputs
+    for layer in layers:
+        outputs = layer(outputs)
+    return keras.Model(inputs, outputs)
+
+
+def test_the_lecture_model_written_with_the_functional_api_passes_and_another_fails():
+    check_layers(functional(keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10, activation="softmax")),
+                 MLP1_LAYERS)
+    with pytest.raises(AssertionError, match="Expected 2 layers, found 3"):
+        check_layers(functional(keras.layers.Dense(32, activation="relu"), keras.layers.Dense(32, activation="relu"),
+                                keras.layers.Dense(10, activation="softmax")), MLP1_LAYERS)
+
+
 @pytest.mark.parametrize(
     "model, message",
     [
@@ -81,6 +98,20 @@ def test_history_of_the_lecture_fit_passes():
 def test_history_without_validation_fails():
     with pytest.raises(AssertionError, match="val_accuracy"):
         check_history(describe(fitted()), FULL, epochs=3)
+
+
+def test_history_of_either_spelling_of_accuracy_passes_and_another_metric_fails():
+    x, y = tiny_data()
+    for metrics in (["acc"], ["mse"]):
+        model = mlp()
+        model.compile(**{**LECTURE_COMPILE, "metrics": metrics})
+        result = describe(model.fit(x, y, epochs=3, validation_split=0.2, verbose=0))
+        if metrics == ["acc"]:
+            check_history(result, FULL, epochs=3)
+            check_compile(model, **LECTURE_COMPILE)
+        else:
+            with pytest.raises(AssertionError, match="history's keys"):
+                check_history(result, FULL, epochs=3)
 
 
 def test_history_with_other_epochs_fails():
@@ -154,7 +185,7 @@ def test_compile_settings_of_the_lecture_are_checked():
     check_compile(objects, **LECTURE_COMPILE)
     for settings, message in (({"loss": "mse"}, "loss: expected 'categorical_crossentropy', found 'mse'"),
                               ({"optimizer": "sgd"}, "optimizer: expected 'Adam', found 'SGD'"),
-                              ({"metrics": ["acc"]}, r"metrics: expected \['accuracy'\], found \['acc'\]")):
+                              ({"metrics": ["mse"]}, r"metrics: expected \['accuracy'\], found \['mse'\]")):
         model = mlp()
         model.compile(**{**LECTURE_COMPILE, **settings})
         with pytest.raises(AssertionError, match=message):

@@ -8,15 +8,18 @@ trains on: 3,000 in pooling, 6,000 elsewhere), as a student short of time might 
 only its own cell and the test cell after it."""
 
 import copy
+import json
+import re
 
 import nbformat
+import numpy as np
 import pytest
 from conftest import COURSE
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from course.instructor.demo import Student, submission
+from course.instructor.demo import IM2COL_LOOPS, IM2COL_LOOPS_REPLACED, Student, submission
 from course_kernel.profiles import EVALUATION_BATCH, profile_named
 
 pytestmark = pytest.mark.slow  # grades or runs whole notebooks
@@ -55,7 +58,70 @@ for _name in ('evaluate', 'predict'):
         return __original(self, x, *args, **kwargs)
     setattr(_trainer, _name, _batched)
 """
-# (assignment, solution cell, (text, replacement) or code added at its end, the test cell that fails).
+# The same models through Keras's functional API (keras.Input ... keras.Model), added at the end of
+# the model's cell: grading counts no InputLayer, and neither may a visible test.
+FUNCTIONAL = {
+    "basics": """
+inputs = layers.Input(shape=(28 * 28,))
+x = layers.Reshape((28, 28, 1), name='reshape')(inputs)
+x = layers.Conv2D(16, (5, 5), padding='same', kernel_initializer=initializers.TruncatedNormal(), use_bias=True,
+                  activation='relu', name='conv_filter')(x)
+x = layers.MaxPooling2D((2, 2), name='max_pooling')(x)
+x = layers.Flatten(name='flatten')(x)
+x = layers.Dense(1024, activation='relu', kernel_initializer=initializers.TruncatedNormal(), name='hidden')(x)
+model = models.Model(inputs, layers.Dense(10, activation='softmax', name='softmax')(x))
+model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['acc'])
+""",
+    "mlp1": """
+import keras
+inputs = keras.Input(shape=(784,))
+model = keras.Model(inputs, Dense(10, activation='softmax')(Dense(32, activation='relu')(inputs)))
+model.compile(loss='categorical_crossentropy', optimizer='Adam', metrics=['accuracy'])
+""",
+    "mlp2": """
+import keras
+inputs = keras.Input(shape=(784,))
+model_128 = keras.Model(inputs, Dense(10, activation='softmax')(Dense(128, activation='relu')(inputs)))
+model_128.compile(loss='categorical_crossentropy', optimizer='Adam', metrics=['accuracy'])
+""",
+    "cnn": """
+import keras
+inputs = keras.Input(shape=(28, 28, 1))
+features = Conv2D(filters=32, kernel_size=3, strides=1, padding='same', activation='relu')(inputs)
+model = keras.Model(inputs, Dense(10, activation='softmax')(Dropout(0.5)(Flatten()(features))))
+model.compile(loss='categorical_crossentropy', optimizer='Adam', metrics=['accuracy'])
+""",
+    "pooling": """
+import keras
+inputs = keras.Input(shape=(28, 28, 1))
+x = Conv2D(filters=32, kernel_size=3, strides=1, padding='same', activation='relu')(inputs)
+x = Conv2D(filters=64, kernel_size=3, strides=1, padding='same', activation='relu')(x)
+x = Dropout(0.5)(Flatten()(MaxPooling2D(pool_size=2)(x)))
+model_pool = keras.Model(inputs, Dense(10, activation='softmax')(x))
+model_pool.compile(loss='categorical_crossentropy', optimizer='Adam', metrics=['accuracy'])
+""",
+}
+# A Pooling.backward that writes each window's gradient with `=`: right while windows do not
+# overlap, wrong where one pixel is the maximum of two windows.
+POOLING_BACKWARD_ASSIGNED = """
+def backward_assigned(self, dout):
+    dx = np.zeros(self.x.shape)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            rows = slice(i * self.stride, i * self.stride + self.pool_h)
+            columns = slice(j * self.stride, j * self.stride + self.pool_w)
+            window = self.x[:, :, rows, columns]
+            mask = window == window.max(axis=(2, 3), keepdims=True)
+            dx[:, :, rows, columns] = mask * dout[:, :, i:i + 1, j:j + 1]
+    return dx
+
+
+Pooling.backward = backward_assigned
+"""
+# scratch_cnn's loops, cut short as a student short of time would (grading's smoke budget).
+SHORT_ITERATIONS = 50
+# (assignment, solution cell, (text, replacement), a list of them, or code added at its end, the
+# test cell that fails).
 MISTAKES = [
     ("basics", "activations", ("return 1 / (1 + np.exp(-x))", "return 1 / (1 + np.exp(x))"), "test_activations"),
     ("basics", "error", ("return -np.sum(np.log(correct))", "return -np.mean(np.log(correct))"), "test_error"),
@@ -73,13 +139,15 @@ MISTAKES = [
      "test_sgd_momentum"),
     ("basics", "adagrad_adam", ("self.learning_rate * np.sqrt(1.0 - self.beta2 ** self.iter) / "
                                 "(1.0 - self.beta1 ** self.iter)", "self.learning_rate"), "test_adagrad_adam"),
-    ("basics", "model", ("metrics=['acc']", "metrics=['accuracy']"), "test_model"),
     ("basics", "model", ("layers.Conv2D(16, (5, 5), padding='same'", "layers.Conv2D(16, (5, 5), padding='valid'"),
      "test_model"),
+    ("basics", "model", ("layers.MaxPooling2D((2, 2), name=", "layers.MaxPooling2D((2, 2), padding='same', name="),
+     "test_model"),  # still 14x14
+    ("basics", "network", ("return sigmoid(z @ w2 + b2)", "return np.squeeze(sigmoid(z @ w2 + b2))"),
+     "test_network"),  # right for N > 1 only
     ("mlp1", "model", ("activation='softmax'", "activation='sigmoid'"), "test_model"),
     ("mlp1", "model", ("activation='relu'", "activation='sigmoid'"), "test_model"),
     ("mlp1", "model", ("loss='categorical_crossentropy'", "loss='mse'"), "test_model"),
-    ("mlp1", "model", ("metrics=['accuracy']", "metrics=['acc']"), "test_model"),
     ("mlp1", "model", ("optimizer='Adam'", "optimizer='sgd'"), "test_model"),
     ("mlp1", "model", "model.fit(x_train, y_train, epochs=30, batch_size=64, validation_split=0.2)", "test_model"),
     ("mlp1", "training", ("epochs=30", "epochs=5"), "test_history"),
@@ -103,7 +171,6 @@ MISTAKES = [
     ("mlp2", "model_dropout", ("model_dropout.add(Dropout(0.5))\nmodel_dropout.add(Dense(64, activation='relu'))",
                                "model_dropout.add(Dense(64, activation='relu'))\nmodel_dropout.add(Dropout(0.5))"),
      "test_model_dropout"),
-    ("mlp2", "model_dropout", ("metrics=['accuracy']", "metrics=['acc']"), "test_model_dropout"),
     ("cnn", "convolution", ("window = image[i * stride:i * stride + kernel_h, j * stride:j * stride + kernel_w]",
                             "window = image[i:i + kernel_h, j:j + kernel_w]"), "test_convolution_slides"),
     ("cnn", "convolution", ("(kernel_w // 2, kernel_w // 2)", "(kernel_h // 2, kernel_h // 2)"),
@@ -121,6 +188,12 @@ MISTAKES = [
     ("pooling", "max_pool", ("if stride is None:\n        stride = pool_size", "stride = pool_size"), "test_max_pool"),
     ("pooling", "average_pool", ("if stride is None:\n        stride = pool_size", "stride = pool_size"),
      "test_average_pool"),
+    # Right for square maps, or for maps with a positive value in every window, only: the drawn maps
+    # are not square and go down to -9.
+    ("pooling", "max_pool", ("out_w = (feature_map.shape[1]", "out_w = (feature_map.shape[0]"), "test_max_pool"),
+    ("pooling", "max_pool", ("pooled[i, j] = window.max()", "pooled[i, j] = max(0, window.max())"), "test_max_pool"),
+    ("pooling", "average_pool", ("out_w = (feature_map.shape[1]", "out_w = (feature_map.shape[0]"),
+     "test_average_pool"),
     ("pooling", "model_pool", ("model_pool.add(MaxPooling2D", "model_pool.add(AveragePooling2D"), "test_model_pool"),
     ("pooling", "model_pool", "model_pool.fit(x_train, y_train, epochs=50, batch_size=64, validation_split=0.2)",
      "test_model_pool"),
@@ -128,21 +201,41 @@ MISTAKES = [
     ("pooling", "param_counts", ("(7 * 7 * 128 + 1) * 10", "7 * 7 * 128 * 10"), "test_param_counts"),
     ("pooling", "model_deep", ("model_deep.add(Flatten())\nmodel_deep.add(Dropout(0.5))", "model_deep.add(Flatten())"),
      "test_model_deep"),
-    ("pooling", "model_deep", ("metrics=['accuracy']", "metrics=['acc']"), "test_model_deep"),
     ("pooling", "predicted_shapes", ("(576,)", "(576)"), "test_predicted_shapes"),
     ("pooling", "predicted_shapes", ("(5, 5, 64)", "(6, 6, 64)"), "test_predicted_shapes"),
     ("pooling", "predicted_shapes", ("22 * 22 * 64", "24 * 24 * 64"), "test_predicted_shapes"),
     ("pooling", "model_valid", ("(3, 3), activation='relu'", "(3, 3), padding='same', activation='relu'"),
      "test_model_valid"),
-    ("pooling", "model_valid", ("metrics=['accuracy']", "metrics=['acc']"), "test_model_valid"),
     ("pooling", "misclassified", ("predicted_labels != true_labels", "predicted_labels == true_labels"),
      "test_misclassified"),
     ("pooling", "misclassified", ("[int(i) for i", "[int(i) + 1 for i"), "test_misclassified"),
+    # scratch_cnn: what only images and filters that are not square, several channels, padding,
+    # overlapping pools or another iters_num show.
+    ("scratch_cnn", "im2col", ("col = col.transpose(0, 4, 5, 1, 2, 3)", "col = col.transpose(0, 4, 5, 2, 3, 1)"),
+     "test_im2col"),
+    ("scratch_cnn", "im2col", ("for x in range(filter_w):", "for x in range(filter_h):"), "test_im2col"),
+    ("scratch_cnn", "pooling", [("out_h = int(1 + (H - self.pool_h)", "out_h = int(1 + (H - self.pool_w)"),
+                                ("out_w = int(1 + (W - self.pool_w)", "out_w = int(1 + (W - self.pool_h)"),
+                                ("im2col(x, self.pool_h, self.pool_w,", "im2col(x, self.pool_w, self.pool_h,")],
+     "test_pooling_forward"),
+    ("scratch_cnn", "pooling", POOLING_BACKWARD_ASSIGNED, "test_pooling_backward"),
+    ("scratch_cnn", "train", ("for i in range(iters_num):", f"for i in range({SHORT_ITERATIONS}):"),
+     "test_training"),
 ]
 # Other right answers, which grading accepts: no visible test may fail them.
 ALSO_RIGHT = [
     ("basics", "softmax", ("np.max(f, axis=1, keepdims=True)", "f.max(axis=-1, keepdims=True)"), "test_softmax"),
     ("basics", "model", ("optimizer='adam'", "optimizer='Adam'"), "test_model"),
+    ("basics", "model", ("metrics=['acc']", "metrics=['accuracy']"), "test_model"),
+    ("basics", "model", FUNCTIONAL["basics"], "test_model"),
+    ("mlp1", "model", ("metrics=['accuracy']", "metrics=['acc']"), "test_model"),
+    ("mlp1", "model", FUNCTIONAL["mlp1"], "test_model"),
+    ("mlp2", "model_128", FUNCTIONAL["mlp2"], "test_model_128"),
+    ("mlp2", "model_dropout", ("metrics=['accuracy']", "metrics=['acc']"), "test_model_dropout"),
+    ("cnn", "model", FUNCTIONAL["cnn"], "test_model"),
+    ("pooling", "model_pool", FUNCTIONAL["pooling"], "test_model_pool"),
+    ("pooling", "model_deep", ("metrics=['accuracy']", "metrics=['acc']"), "test_model_deep"),
+    ("scratch_cnn", "im2col", (IM2COL_LOOPS_REPLACED, IM2COL_LOOPS), "test_im2col"),
     ("mlp1", "preprocessing", (") / 255", ").astype('float32') / 255"), "test_preprocessing"),
     ("mlp1", "model", ("loss='categorical_crossentropy'", "loss='CategoricalCrossentropy'"), "test_model"),
     ("mlp1", "model", ("optimizer='Adam'", "optimizer='adam'"), "test_model"),
@@ -163,6 +256,9 @@ def colab(request, tmp_path_factory):
     empty folder as Colab's: (assignment, the client, the notebook, the cells that failed)."""
     assignment = request.param
     nb = submission(COURSE, assignment, Student("the solutions"))
+    for cell in nb.cells:  # scratch_cnn's loops: 1,000 and 100 iterations in the lecture
+        if grade_id(cell) in ("settings", "settings_double") and assignment == "scratch_cnn":
+            cell.source = re.sub(r"^iters_num = \d+", f"iters_num = {SHORT_ITERATIONS}", cell.source, flags=re.M)
     folder = tmp_path_factory.mktemp(assignment)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
     with client.setup_kernel():
@@ -181,11 +277,11 @@ def colab(request, tmp_path_factory):
                     client.execute_cell(cell, index)
                 except CellExecutionError as error:
                     failed.append((grade_id(cell), str(error)[-1500:]))
-        yield assignment, client, copy.deepcopy(nb), failed
+        yield assignment, client, copy.deepcopy(nb), failed, folder
 
 
 def test_the_solutions_pass_every_visible_test_in_colab(colab):
-    assignment, _, _, failed = colab
+    assignment, _, _, failed, _ = colab
     assert not failed, (assignment, failed)
 
 
@@ -202,18 +298,19 @@ def run_cells(client, nb, first: str, last: str, replaced: dict) -> None:
 
 def changed(nb, position: dict, solution: str, change) -> tuple:
     """(the cell to run from, the solution cell's source with `change`: a (text, replacement) pair,
-    or code added at its end). A change in preparing the data runs again from loading it."""
-    answer = nb.cells[position[solution]].source
-    if isinstance(change, tuple):
-        assert change[0] in answer, (solution, change)
-        source = answer.replace(*change)
+    a list of them, or code added at its end). A change in preparing the data runs again from loading it."""
+    source = nb.cells[position[solution]].source
+    if isinstance(change, str):
+        source += "\n" + change
     else:
-        source = answer + "\n" + change
+        for text, replacement in [change] if isinstance(change, tuple) else change:
+            assert text in source, (solution, text)
+            source = source.replace(text, replacement)
     return ("data" if solution in FROM_THE_DATA else solution), source
 
 
 def test_every_mistake_fails_a_visible_test(colab):
-    assignment, client, nb, _ = colab
+    assignment, client, nb, *_ = colab
     position = {grade_id(c): i for i, c in enumerate(nb.cells)}
     # The last cells' mistakes first: each is then put right by running its cell again, and what a
     # later mistake needs (a model trained by a given cell further up) is as the solutions left it.
@@ -232,12 +329,159 @@ def test_every_mistake_fails_a_visible_test(colab):
 
 
 def test_other_right_answers_pass(colab):
-    assignment, client, nb, _ = colab
+    assignment, client, nb, *_ = colab
     position = {grade_id(c): i for i, c in enumerate(nb.cells)}
     for _, solution, change, test in (m for m in ALSO_RIGHT if m[0] == assignment):
         first, right = changed(nb, position, solution, change)
         run_cells(client, nb, first, test, {solution: right})
         run_cells(client, nb, first, test, {})
+
+
+# Run in the Colab kernel around a test cell: every call of what the notebook defined under these
+# names is recorded (one per kind of arguments), and written to a file for the test to read.
+RECORDING = """
+import json as _json
+import numpy as _np
+
+
+def _plain(value):
+    if isinstance(value, _np.ndarray):
+        return {'array': value.tolist()}
+    if isinstance(value, _np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value if value is None or isinstance(value, (bool, int, float, str)) else type(value).__name__
+
+
+def _kind(value):  # what two calls must share to be recorded once
+    if isinstance(value, _np.ndarray) and value.dtype.kind in 'iuf' and value.size:
+        return [list(value.shape), bool((value < 0).any()), float(_np.abs(value).max()) > 100]
+    if isinstance(value, (list, tuple)):
+        return [_kind(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _kind(v) for k, v in value.items()}
+    return repr(value)[:40]
+
+
+class _Recorded:
+    def __init__(self, target, name, init=((), {})):
+        object.__setattr__(self, '_target', target)
+        object.__setattr__(self, '_name', name)
+        object.__setattr__(self, '_init', init)
+
+    def __call__(self, *args, **kwargs):
+        key = _json.dumps([self._name, _kind(args), _kind(kwargs), _kind(self._init)])
+        _recorded.setdefault(key, [self._name, _plain(args), _plain(kwargs), _plain(self._init)])
+        result = self._target(*args, **kwargs)
+        return _Recorded(result, self._name + '()', (args, kwargs)) if isinstance(self._target, type) else result
+
+    def __getattr__(self, attribute):
+        value = getattr(self._target, attribute)
+        return _Recorded(value, f'{self._name}.{attribute}', self._init) if callable(value) else value
+
+    def __setattr__(self, attribute, value):
+        setattr(self._target, attribute, value)
+
+
+_recorded = {}
+_kept = {name: globals()[name] for name in NAMES if name in globals()}
+globals().update({name: _Recorded(value, name) for name, value in _kept.items()})
+"""
+STOP_RECORDING = """
+globals().update(_kept)
+with open('recorded.json', 'w') as _file:
+    _json.dump(list(_recorded.values()), _file)
+"""
+
+
+class Stub:
+    """Stands for what a notebook defines while the grader's calls on drawn inputs are recorded."""
+
+    def __init__(self, name: str, log: list, init=((), {})):
+        self.name, self.log, self.init = name, log, init
+
+    def __call__(self, *args, **kwargs):
+        self.log.append((self.name, args, kwargs, self.init))
+        return Stub(self.name + "()", self.log, (args, kwargs))
+
+    def __getattr__(self, attribute):
+        return Stub(f"{self.name}.{attribute}", self.log, self.init)
+
+
+class Stubs(dict):
+    def __init__(self, log: list):
+        super().__init__()
+        self.log = log
+
+    def __missing__(self, name):
+        return Stub(name, self.log)
+
+
+def family(lecture, name: str, args, kwargs, init) -> tuple:
+    declared = lecture.families[name]
+    if "()." in name:  # a method: the class's arguments, then the method's
+        return declared(*init[0], **init[1], call=args)
+    return declared(*args, **kwargs)
+
+
+def drawn_calls(lecture, draws: int = 20) -> dict:
+    """{test cell: [(name, args, kwargs, init)]}: how grading calls what the notebook defines, on
+    inputs drawn with `draws` seeds."""
+    from course.lectures.numpy_calls import calling
+    from course_kernel.handover import arguments
+
+    calls = {}
+    for seed in range(draws):
+        rng = np.random.default_rng(seed)
+        for cell in lecture.tests:
+            log = calls.setdefault(cell, [])
+            for function, cases in lecture.inputs(cell, rng).items():
+                call = calling(function, Stubs(log))
+                for case in cases:
+                    call(*arguments(case), **case.get("kwargs", {}))
+    return {cell: log for cell, log in calls.items() if log}
+
+
+def arrays(value):
+    if isinstance(value, dict) and set(value) == {"array"}:
+        return np.array(value["array"], dtype=float)
+    if isinstance(value, list):
+        return [arrays(v) for v in value]
+    if isinstance(value, dict):
+        return {k: arrays(v) for k, v in value.items()}
+    return value
+
+
+def test_visible_tests_try_every_family_of_input_grading_draws(colab):
+    """Each function a test cell's hidden part calls on drawn inputs is called by the visible part
+    on inputs of every family the draw produces (course/lectures/families.py): a square map, a
+    negative value, one image, a stride or pad are never met first at grading."""
+    from course.lectures import LECTURES
+
+    assignment, client, nb, _, folder = colab
+    lecture = LECTURES[assignment]
+    position = {grade_id(c): i for i, c in enumerate(nb.cells)}
+    execute = run_sync(client.kc.execute_interactive)
+    missing = {}
+    for cell, calls in drawn_calls(lecture).items():
+        undeclared = {name for name, *_ in calls} - set(lecture.families)
+        assert not undeclared, f"{assignment}.FAMILIES lacks {sorted(undeclared)}"
+        names = sorted({name.split("(")[0].split(".")[0] for name, *_ in calls})
+        assert execute(f"NAMES = {names!r}\n" + RECORDING, timeout=60)["content"]["status"] == "ok"
+        try:
+            client.execute_cell(nb.cells[position[cell]], position[cell])
+        finally:
+            assert execute(STOP_RECORDING, timeout=60)["content"]["status"] == "ok"
+        recorded = json.loads((folder / "recorded.json").read_text())
+        tried = {(name, family(lecture, name, *arrays([args, kwargs, init]))) for name, args, kwargs, init in recorded
+                 if name in lecture.families}
+        drawn = {(name, family(lecture, name, args, kwargs, init)) for name, args, kwargs, init in calls}
+        if drawn - tried:
+            missing[cell] = sorted(drawn - tried)
+    assert not missing, f"{assignment}: families grading draws that no visible test tries: {missing}"
 
 
 @pytest.mark.parametrize("helper, lectures", [

@@ -124,8 +124,15 @@ DEMO_CLASS = {
                                 "    keras.layers.Dense(10, activation='sigmoid'),\n])")]},
         ),
         "dana": Student(
-            "reshapes but forgets to divide by 255",
-            answers={"preprocessing": [(") / 255", ")")]},
+            "reshapes but forgets to divide by 255. Builds the model with Keras's functional API and "
+            "metrics=['acc'], also correct",
+            answers={"preprocessing": [(") / 255", ")")],
+                     "model": [(MLP_IMPORTS, "import keras\nfrom keras.layers import Dense"),
+                               ("model = Sequential()\nmodel.add(Dense(32, input_shape=(784,), activation='relu'))\n"
+                                "model.add(Dense(10, activation='softmax'))",
+                                "inputs = keras.Input(shape=(784,))\nhidden = Dense(32, activation='relu')(inputs)\n"
+                                "model = keras.Model(inputs, Dense(10, activation='softmax')(hidden))"),
+                               ("metrics=['accuracy']", "metrics=['acc']")]},
         ),
         "emi": Student(
             "trains for 500 epochs, deletes a test cell and turns another into `pass`",
@@ -175,11 +182,18 @@ DEMO_CLASS = {
             answers={"model": [("padding='same', input_shape", "padding='valid', input_shape")]},
         ),
         "chris": Student(
-            "moves the window one pixel at a time whatever the stride",
+            "moves the window one pixel at a time whatever the stride. Builds the first model with Keras's "
+            "functional API, also correct",
             answers={"convolution": [(
                 "window = image[i * stride:i * stride + kernel_h, j * stride:j * stride + kernel_w]",
                 "window = image[i:i + kernel_h, j:j + kernel_w]",
-            )]},
+            )], "model": [(
+                "model = Sequential()\nmodel.add(Conv2D(filters=32, kernel_size=3, strides=1,\n"
+                "                 padding='same', input_shape=(28, 28, 1), activation='relu'))\n"
+                "model.add(Flatten())\nmodel.add(Dropout(0.5))\nmodel.add(Dense(10, activation='softmax'))",
+                "import keras\n\ninputs = keras.Input(shape=(28, 28, 1))\n"
+                "features = Conv2D(filters=32, kernel_size=3, strides=1, padding='same', activation='relu')(inputs)\n"
+                "model = keras.Model(inputs, Dense(10, activation='softmax')(Dropout(0.5)(Flatten()(features))))")]},
         ),
         "dana": Student(
             "gives the second conv layer 32 filters instead of 64. Writes the rest in other correct spellings: "

@@ -1,7 +1,10 @@
 """CNN: what each test cell of cnn.ipynb must hand over, and its checks."""
 
+import numpy as np
+
 from course.lectures.checks import convolution_cases, keras_convolution
 from course.lectures.expect import conv, dense, dropout, function, images, model, trained
+from course.lectures.families import grid, signs, window
 from course.lectures.lecture import Lecture, NumPyOnly
 
 NAME = "cnn"
@@ -40,4 +43,7 @@ def inputs(cell: str, rng) -> dict:
     return {}
 
 
-LECTURE = Lecture(NAME, TESTS, numpy_only=NUMPY_ONLY, inputs=inputs, grading_seconds=45.9)
+FAMILIES = {"convolve": lambda image, kernel, stride=1, padding="valid": (
+    *grid(image), *signs(image), *window(*np.shape(kernel), stride), padding)}
+
+LECTURE = Lecture(NAME, TESTS, numpy_only=NUMPY_ONLY, inputs=inputs, families=FAMILIES, grading_seconds=45.9)

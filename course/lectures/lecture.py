@@ -30,6 +30,10 @@ class Lecture:
     # (test cell, a NumPy Generator) -> {function name: [{"args": [...], "kwargs": {...}}]}: what the
     # cell's student functions are called on, drawn anew each time a notebook is graded
     inputs: Callable = _no_inputs
+    # {what the drawn inputs are given to (a function, `Class`, `Class().method`): a function of its
+    # arguments -> a family, a tuple of labels (course/lectures/families.py)}: every family grading
+    # draws, a visible test must try too (tests/test_visible_tests.py)
+    families: dict = field(default_factory=dict)
     # Seconds one notebook takes to grade under `grade` on 2 cores (docs/benchmarks.md): a class is
     # graded longest first, so that no worker is left idle beside the last long notebook.
     grading_seconds: float = 0.0

@@ -2,6 +2,7 @@
 
 from course.lectures.checks import keras_pooling, pooling_cases
 from course.lectures.expect import conv, dense, dropout, equals, function, misclassified, model, pool, trained
+from course.lectures.families import grid, nothing, signs, window
 from course.lectures.lecture import Lecture, NumPyOnly
 
 NAME = "pooling"
@@ -51,4 +52,11 @@ def inputs(cell: str, rng) -> dict:
     return {}
 
 
-LECTURE = Lecture(NAME, TESTS, numpy_only=NUMPY_ONLY, inputs=inputs, grading_seconds=73.8)
+def pooling_family(feature_map, pool_size=2, stride=None):
+    return (*grid(feature_map), *signs(feature_map), *window(pool_size, pool_size, stride or pool_size),
+            "stride given" if stride else "stride left out")
+
+
+FAMILIES = {"max_pool": pooling_family, "average_pool": pooling_family, "dense_params": nothing}
+
+LECTURE = Lecture(NAME, TESTS, numpy_only=NUMPY_ONLY, inputs=inputs, families=FAMILIES, grading_seconds=73.8)

@@ -5,6 +5,7 @@ import numpy as np
 
 from course.lectures import scratch
 from course.lectures.expect import equals, function, gradient, trained_from_scratch
+from course.lectures.families import batch, nothing, padding, window
 from course.lectures.lecture import Lecture, NumPyOnly
 
 NAME = "scratch_cnn"
@@ -91,4 +92,21 @@ def inputs(cell: str, rng) -> dict:
     return {}
 
 
-LECTURE = Lecture(NAME, TESTS, numpy_only=NUMPY_ONLY, inputs=inputs, grading_seconds=84.1)
+FAMILIES = {
+    "im2col": lambda x, filter_h, filter_w, stride=1, pad=0: (
+        *batch(np.shape(x)), *window(filter_h, filter_w, stride), *padding(pad)),
+    "col2im": lambda col, shape, filter_h, filter_w, stride=1, pad=0: (
+        *batch(shape), *window(filter_h, filter_w, stride), *padding(pad)),
+    "Convolution().forward": lambda W, b, stride=1, pad=0, *, call: (
+        *batch(np.shape(call[0])), *window(*np.shape(W)[2:], stride), *padding(pad)),
+    "Convolution().backward": lambda W, b, stride=1, pad=0, *, call: (
+        *batch((len(call[0]), np.shape(W)[1], *np.shape(call[0])[2:])), *window(*np.shape(W)[2:], stride),
+        *padding(pad)),
+    "Pooling().forward": lambda pool_h, pool_w, stride=1, pad=0, *, call: (
+        *batch(np.shape(call[0])), *window(pool_h, pool_w, stride)),
+    "Pooling().backward": lambda pool_h, pool_w, stride=1, pad=0, *, call: (
+        *batch(np.shape(call[0])), *window(pool_h, pool_w, stride)),
+    "Convolution": nothing, "Pooling": nothing, "conv_net_params": nothing,
+}
+
+LECTURE = Lecture(NAME, TESTS, numpy_only=NUMPY_ONLY, inputs=inputs, families=FAMILIES, grading_seconds=84.1)
