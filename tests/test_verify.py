@@ -103,6 +103,21 @@ def test_every_test_cell_of_every_source_notebook_hands_over_what_the_course_exp
             assert f'hand_over("{assignment}", "{grade_id}", ' in text.split("### BEGIN HIDDEN TESTS")[1], grade_id
 
 
+def test_each_notebook_tells_the_student_the_points_grading_gives():
+    """The points in the task headings ("**課題 3**（2 点）", or a test's "（2 点）" in the text
+    before it) add up to what nbgrader gives, and so does the first cell's 合計."""
+    import re
+    from pathlib import Path
+
+    for source in sorted(Path(__file__).resolve().parents[1].glob("source/*/*.ipynb")):
+        cells = nbformat.read(source, as_version=4).cells
+        graded = sum(cell.metadata.get("nbgrader", {}).get("points", 0) for cell in cells)
+        text = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
+        stated = re.findall(r"\*\*課題 \d+\*\*（(\d+) 点|テスト（(\d+) 点）", text)
+        assert sum(int(heading or test) for heading, test in stated) == graded, source.parent.name
+        assert re.findall(r"合計 (\d+) 点", cells[0].source) == [str(graded)], source.parent.name
+
+
 def test_outside_grading_a_hidden_test_checks_in_the_kernel_with_the_courses_checks(monkeypatch):
     """The source notebook in the instructor's Jupyter: course_kernel finds the course's checks
     through the entry point the course registers, without importing `course` itself."""

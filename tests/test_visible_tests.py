@@ -214,6 +214,10 @@ MISTAKES = [
     ("scratch_cnn", "im2col", ("col = col.transpose(0, 4, 5, 1, 2, 3)", "col = col.transpose(0, 4, 5, 2, 3, 1)"),
      "test_im2col"),
     ("scratch_cnn", "im2col", ("for x in range(filter_w):", "for x in range(filter_h):"), "test_im2col"),
+    ("scratch_cnn", "im2col", [("out_h = (H + 2 * pad - filter_h)", "out_h = (H - filter_h)"),
+                               ("out_w = (W + 2 * pad - filter_w)", "out_w = (W - filter_w)"),
+                               ("img = np.pad(input_data, [(0, 0), (0, 0), (pad, pad), (pad, pad)], 'constant')",
+                                "img = input_data")], "test_im2col"),
     ("scratch_cnn", "pooling", [("out_h = int(1 + (H - self.pool_h)", "out_h = int(1 + (H - self.pool_w)"),
                                 ("out_w = int(1 + (W - self.pool_w)", "out_w = int(1 + (W - self.pool_h)"),
                                 ("im2col(x, self.pool_h, self.pool_w,", "im2col(x, self.pool_w, self.pool_h,")],
@@ -487,6 +491,7 @@ def test_visible_tests_try_every_family_of_input_grading_draws(colab):
 @pytest.mark.parametrize("helper, lectures", [
     ("test_helpers", ["cnn", "mlp1", "mlp2", "pooling"]),
     ("numpy_alone", ["basics", "cnn", "pooling", "scratch_cnn"]),  # runs a NumPy task's function as grading does
+    ("keras_version", ["basics", "cnn", "mlp1", "mlp2", "pooling", "scratch_cnn"]),  # says what to do without Keras 3
 ])
 def test_the_test_helpers_are_the_same_in_every_lecture(helper, lectures):
     """A locked helper cell is written once and copied: a fix to one copy must reach them all."""

@@ -45,6 +45,27 @@ IM2COL_LOOPS = """    windows = []
     # (N, out_h * out_w, C * filter_h * filter_w): image by image, position by position
     return np.stack(windows, axis=1).reshape(N * out_h * out_w, -1)"""
 MLP_IMPORTS = "from keras.models import Sequential\nfrom keras.layers import Dense"
+# basics' seed model, and emi's: the same layers through keras.Input ... keras.Model.
+SEED_MODEL_SEQUENTIAL = """model = models.Sequential()
+model.add(layers.Reshape((28, 28, 1), input_shape=(28*28,), name='reshape'))
+model.add(layers.Conv2D(16, (5, 5), padding='same',
+                        kernel_initializer=initializers.TruncatedNormal(),
+                        use_bias=True, activation='relu',
+                        name='conv_filter'))
+model.add(layers.MaxPooling2D((2, 2), name='max_pooling'))
+model.add(layers.Flatten(name='flatten'))
+model.add(layers.Dense(1024, activation='relu',
+                       kernel_initializer=initializers.TruncatedNormal(),
+                       name='hidden'))
+model.add(layers.Dense(10, activation='softmax', name='softmax'))"""
+SEED_MODEL_FUNCTIONAL = """inputs = layers.Input(shape=(28 * 28,))
+x = layers.Reshape((28, 28, 1), name='reshape')(inputs)
+x = layers.Conv2D(16, (5, 5), padding='same', kernel_initializer=initializers.TruncatedNormal(),
+                  activation='relu', name='conv_filter')(x)
+x = layers.MaxPooling2D((2, 2), name='max_pooling')(x)
+x = layers.Flatten(name='flatten')(x)
+x = layers.Dense(1024, activation='relu', kernel_initializer=initializers.TruncatedNormal(), name='hidden')(x)
+model = models.Model(inputs, layers.Dense(10, activation='softmax', name='softmax')(x))"""
 DEMO_CLASS = {
     "basics": {
         "alice": Student("the reference solution"),
@@ -68,14 +89,15 @@ DEMO_CLASS = {
         "emi": Student(
             "writes everything in other correct spellings: sigmoid and tanh through np.tanh, the error by "
             "indexing the correct class, softmax with the maximum of axis -1, the filter with NumPy's sliding "
-            "windows and einsum, Adam in the textbook's form with m̂ and v̂",
+            "windows and einsum, Adam in the textbook's form with m̂ and v̂, the model with Keras's functional API",
             answers={
+                "model": [(SEED_MODEL_SEQUENTIAL, SEED_MODEL_FUNCTIONAL)],
                 "activations": [("    return 1 / (1 + np.exp(-x))", "    return 0.5 * (1 + np.tanh(x / 2))"),
                                 ("    return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))",
                                  "    return np.tanh(x)"),
                                 ("    return np.maximum(0, x)", "    return np.where(x > 0, x, 0.0)")],
-                "error": [("    correct = np.sum(p * t, axis=1)  # P_n: the probability each row gives its correct "
-                           "class\n    return -np.sum(np.log(correct))",
+                "error": [("    correct = np.sum(p * t, axis=1)  # P_n：各行（各データ）の正解の種類の確率\n"
+                           "    return -np.sum(np.log(correct))",
                            "    return -np.log(p[np.arange(len(p)), np.argmax(t, axis=1)]).sum()")],
                 "softmax": [("    exp = np.exp(f - np.max(f, axis=1, keepdims=True))\n"
                              "    return exp / np.sum(exp, axis=1, keepdims=True)",
@@ -144,13 +166,13 @@ DEMO_CLASS = {
         "alice": Student("the reference solution"),
         "bob": Student(
             "puts Dropout after the second Dense layer: same parameter count, visible tests pass. Builds "
-            "model_128 with tf.keras and keras.Input, also correct",
+            "model_128 with tf.keras's functional API, also correct",
             answers={"model_128": [(
                 "model_128 = Sequential()\nmodel_128.add(Dense(128, input_shape=(784,), activation='relu'))\n"
                 "model_128.add(Dense(10, activation='softmax'))",
-                "import tensorflow as tf\n\nmodel_128 = tf.keras.Sequential([tf.keras.Input(shape=(784,)), "
-                "tf.keras.layers.Dense(128, activation='relu'),\n"
-                "                                 tf.keras.layers.Dense(10, activation='softmax')])")],
+                "import tensorflow as tf\n\ninputs = tf.keras.Input(shape=(784,))\n"
+                "hidden = tf.keras.layers.Dense(128, activation='relu')(inputs)\n"
+                "model_128 = tf.keras.Model(inputs, tf.keras.layers.Dense(10, activation='softmax')(hidden))")],
                 "model_dropout": [
                 ("model_dropout.add(Dropout(0.5))\nmodel_dropout.add(Dense(64, activation='relu'))",
                  "model_dropout.add(Dense(64, activation='relu'))\nmodel_dropout.add(Dropout(0.5))"),
