@@ -42,23 +42,28 @@ from course_kernel import settings
 OUTCOME = "outcome.json"  # NotGraded, written beside the notebook by the process that executes it
 
 
+def _memory() -> str:
+    from course.grading.sandbox import memory_limit_bytes
+
+    return f"{memory_limit_bytes() / 2**30:g} GB"
+
+
+def _memory_limit_reached() -> str:
+    """What the instructor reads where a kernel's memory cgroup ended one of its processes."""
+    return f"memory limit of {_memory()} reached (its processes and files together)"
+
+
 def not_graded(error: BaseException) -> NotGraded:
     """Why executing a notebook failed with `error`, in words for the instructor."""
     from nbclient.exceptions import DeadKernelError
 
-    from course.grading.sandbox import (
-        SandboxedKernelManager,
-        SandboxUnavailable,
-        cpu_limit_seconds,
-        memory_limit_bytes,
-    )
+    from course.grading.sandbox import SandboxedKernelManager, SandboxUnavailable, cpu_limit_seconds
 
-    memory = f"{memory_limit_bytes() / 2**30:g} GB"
     if isinstance(error, DeadKernelError) and SandboxedKernelManager.memory_limit_reached():
-        return NotGraded(f"its kernel died: memory limit of {memory} reached (its processes and files together)")
+        return NotGraded(f"its kernel died: {_memory_limit_reached()}")
     if isinstance(error, DeadKernelError):
         return NotGraded("its kernel died: the notebook ended its Python process, or ran past the memory "
-                         f"({memory}) or CPU-time ({cpu_limit_seconds()} s) limit")
+                         f"({_memory()}) or CPU-time ({cpu_limit_seconds()} s) limit")
     if isinstance(error, SandboxUnavailable):
         return NotGraded(f"the sandbox could not start: {error}")
     first_line = (str(error).splitlines() or [""])[0][:200]
@@ -345,12 +350,7 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
     `reference`: the course's own solution, whose kernel may import `course`."""
     from jupyter_client.manager import AsyncKernelManager
 
-    from course.grading.sandbox import (
-        ReferenceKernelManager,
-        SandboxedKernelManager,
-        memory_limit_bytes,
-        remove_cgroup,
-    )
+    from course.grading.sandbox import ReferenceKernelManager, SandboxedKernelManager, remove_cgroup
     from course.grading.verifier import VERDICTS
     from course.lectures import LECTURES
     from course_kernel.profiles import KERNEL_ARGS
@@ -394,8 +394,7 @@ def _execute(nb, workdir: Path, lecture, reference: bool = False):
         execute.log = log
         nb, _ = execute.preprocess(nb, {"metadata": {"path": str(workdir)}})
         if sandbox and SandboxedKernelManager.memory_limit_reached():  # a child of the kernel, not the kernel
-            memory = (f"memory limit of {memory_limit_bytes() / 2**30:g} GB reached (its processes and files "
-                      "together): a process the notebook started was ended")
+            memory = f"{_memory_limit_reached()}: a process the notebook started was ended"
             log.warning(memory)
             nb.metadata.setdefault("course", {})["memory"] = memory  # for the class report
         if verifier is not None:
