@@ -21,13 +21,13 @@ NOT_HANDED_IN = ("timestamp.txt",)
 
 
 def normalised_name(filename: str) -> str:
-    """The notebook name a student's download had before Colab or the browser renamed it."""
+    """The notebook name a student's download had before Colab, the browser or Canvas renamed it."""
     name = filename
     if name.endswith(".ipynb.json"):
         name = name[: -len(".json")]
     name = re.sub(r"^(Copy of )+", "", name)
     name = re.sub(r"( \(\d+\))+(\.ipynb)$", r"\2", name)
-    return name
+    return re.sub(r"(-\d+)+(\.ipynb)$", r"\2", name)  # Canvas's re-upload of a file of the same name
 
 
 def grading_files(folder: Path, assignment: str) -> dict:
