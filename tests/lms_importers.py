@@ -5,7 +5,8 @@ that tests can import what course.instructor.export writes into a model course a
 
 Moodle (moodle/moodle):
 - lib/csvlib.class.php at cf29c007d2535bb90d623d0fad76ee8075ced722: csv_import_reader::load_csv_content
-- grade/import/csv/classes/load_data.php at 0289d8c7665458f8ffc47e34527598e15523f104:
+- grade/import/csv/classes/load_data.php at 0289d8c7665458f8ffc47e34527598e15523f104 (check_user_exists
+  as at 162f42f0), with lib/dml/moodle_database.php's get_record_sql:
   gradeimport_csv_load_data::prepare_import_grade_data, map_user_data_with_value,
   check_user_exists, update_grade_item, import_new_grade_item, insert_grade_record
 - grade/import/lib.php: grade_import_commit (a buffered grade, null included, becomes the grade)
@@ -133,9 +134,11 @@ def moodle_import(data: bytes, course: MoodleCourse, identify_by: str, user_fiel
 
 
 def moodle_user(course: MoodleCourse, user_field: str, value: str):
-    """check_user_exists: one user of the whole site with that field, or the import stops."""
-    found = [uid for uid, user in course.users.items() if str(user.get(user_field, "")) == value]
-    if len(found) != 1:  # none, or more than one ($DB->get_record throws)
+    """check_user_exists: `$DB->get_record('user', [$field => $value])` over the whole site (not
+    only the course), IGNORE_MISSING: no user stops the import; several give the first record
+    (moodle_database::get_record_sql: debugging(), then reset($records)), the lowest id in practice."""
+    found = sorted(uid for uid, user in course.users.items() if str(user.get(user_field, "")) == value)
+    if not found:
         raise Refused(f"usermappingerror: no user with {user_field} {value!r}")
     return found[0]
 

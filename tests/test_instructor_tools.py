@@ -8,10 +8,10 @@ import pytest
 
 from course.instructor import export, publish
 
-REPORT = ("student_id,assignment,score,max_score,status,to_grade_by_hand,reasons\n"
-          "taro,mlp1,10,10,graded,0,\n"
-          'taro,mlp2,13,17,graded,2,"discussion (grade by hand, 2)"\n'
-          "hana,mlp1,0,10,not graded,0,invalid JSON\n")
+REPORT = ("student_id,assignment,score,max_score,status,to_grade_by_hand,late,reasons\n"
+          "taro,mlp1,10,10,graded,0,,\n"
+          'taro,mlp2,13,17,graded,2,,"discussion (grade by hand, 2)"\n'
+          "hana,mlp1,0,10,not graded,0,,invalid JSON\n")
 
 
 @pytest.fixture
@@ -55,12 +55,13 @@ def test_export_for_an_lms_asks_for_its_roster_and_names_what_is_not_there(cours
     assert export.main(["--course", str(course), "--format", "moodle"]) == 1
     assert "--roster" in capsys.readouterr().err
     roster = course / "roster.csv"
-    roster.write_text("Username,ID number\ntaro,20261\n")
+    roster.write_text("Login,Student number\ntaro,20261\n")
     assert export.main(["--course", str(course), "--format", "moodle", "--roster", str(roster), "--key",
-                        "Username"]) == 1
-    assert "no column 'Email address'" in (err := capsys.readouterr().err) and "--match" in err
+                        "Login"]) == 1
+    assert "none of the columns Username, ID number, Email address" in (err := capsys.readouterr().err)
+    assert "--match" in err
     assert export.main(["--course", str(course), "--format", "moodle", "--roster", str(roster), "--key",
-                        "Username", "--match", "ID number", "--assignments", "cnn"]) == 1
+                        "Login", "--match", "Student number", "--assignments", "cnn"]) == 1
     assert "No grades of cnn" in capsys.readouterr().err
     (course / "grades.csv").write_text("student_id,assignment,score,max_score,status,reasons\n")
     assert export.main(["--course", str(course), "--format", "wide"]) == 1

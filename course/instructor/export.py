@@ -1,39 +1,50 @@
 """Grades an LMS imports: one row per student, one column per assignment.
 
-    course export --format canvas --roster canvas_gradebook.csv --key "SIS Login ID"
-    course export --format moodle --roster moodle_grades.csv --key "Email address"
+    course export --format moodle --roster moodle_grades.csv      # after `course collect --roster`
+    course export --format canvas --roster canvas_gradebook.csv
+    course export --format canvas --roster gradebook.csv --key "SIS Login ID"   # folders named by a column
     course export --format wide          # a spreadsheet; names from nbgrader's student table
 
-Reads the class report (grades.csv, written by `course.instructor.grade`) and a roster: the CSV the LMS
-exports (Canvas's gradebook export; Moodle's grade export or participants list), `--key` naming
-its column that holds the student ids of submitted/. Written as UTF-8 with a byte-order mark, so
-that Excel shows Japanese names; a roster saved by Excel in Shift_JIS is read.
+Reads the class report (grades.csv, brought up to date with the gradebook first, so that scores
+changed in formgrader are in) and a roster: the CSV the LMS exports (Canvas's gradebook export;
+Moodle's grade export or participants list). Each roster row is joined to its folder in
+submitted/ through the class list `course collect` wrote (students.csv: email address,
+username, ID number, Canvas user id), or through the roster's column --key names. Written as
+UTF-8 with a byte-order mark, so that Excel shows Japanese names; a roster saved by Excel in
+Shift_JIS is read.
 
 A file for an LMS holds only rows that the LMS's importer credits to their own student, and no
 cell that would clear a grade the LMS holds. Both importers are strict in ways their documentation
 does not say (tests/lms_importers.py applies their rules, read from their code):
-- Moodle gives the grades of a row whose identifier is blank to the student of the row before, and
-  an empty or `-` cell on an existing grade item clears what Moodle holds. So every row carries
-  the identifier (`--match`, default `Email address`, as the roster has it) and a grade in every
-  column: a student without one for some assignment is left out and listed (export the
-  assignments they have with `--assignments`).
-- Canvas matches a row by `ID` (read as a number: `8f1c` is user 8), then `SIS User ID`, `SIS
-  Login ID`, then the name; a blank cell over a grade Canvas holds removes it. So `ID` holds only
-  Canvas's numbers, a row needs one of the three ids, and a cell is left blank only where the
-  roster (Canvas's gradebook export) shows that Canvas holds no grade.
-Students who handed in but are not in the roster, and roster students without anything to import,
-are left out and listed. A notebook that is not final (written answers still to grade by hand, or
-not graded at all) is not exported unless `--partial` says to export it as it stands.
+- Moodle (grade/import/csv/classes/load_data.php) finds a row's user among all the site's users
+  and takes the first when several share the identifier; an identifier PHP's empty() calls empty
+  (`''` or `0`) gives the row's grades to the student of the row before; an empty or `-` cell on
+  an existing grade item clears what Moodle holds. So the identifier is Username where the roster
+  has it (Moodle keeps usernames unique), else ID number, else Email address (--match), every
+  row carries one, and every cell holds a grade.
+- Canvas (lib/gradebook_importer.rb) matches a row by `ID` (read as a number: `8f1c` is user 8),
+  then `SIS User ID`, `SIS Login ID`, then the name, the first student of that name; a blank cell
+  over a grade Canvas holds removes it. So `ID` holds only Canvas's numbers, a row needs one of
+  the three ids, a row without Canvas's ID whose name another roster student shares is left out,
+  and a cell is left blank only where Canvas's gradebook export shows that Canvas holds no grade.
+Students who handed in but are not in the roster, roster rows that share a key, and roster
+students without anything to import are left out and listed. A notebook with written answers
+still to grade by hand is not exported unless `--partial` says to export it as it stands; a
+notebook that was not graded never is. When a student waits only for another assignment, each
+assignment is written to its own file (grades-<format>-<assignment>.csv), so that no final grade
+waits. Nothing is written when no row can be: the command says why and exits 1.
 """
 
 import argparse
 import csv
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.grading.gradebook import gradebook_url
+from course.instructor.class_list import ClassList, Person
 from course.instructor.report import REPORT, REPORT_COLUMNS
 
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -42,6 +53,12 @@ CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 CANVAS_READ_ONLY = ("Current Score", "Current Points", "Current Grade", "Final Score", "Final Points",
                     "Final Grade", "Override Score", "Override Grade", "Override Status")
 MOODLE_NAMES = ("First name", "Last name")
+# The identifiers Moodle's grade import can match on, the safest first: usernames are unique on a
+# site; ID numbers and email addresses may be shared, and then Moodle takes the first account.
+MOODLE_MATCH = ("Username", "ID number", "Email address")
+# A roster's columns and what the class list calls them (Moodle's, then Canvas's headers).
+ROSTER_FIELDS = {"Email address": "email", "Username": "username", "ID number": "id_number",
+                 "ID": "lms_user_id", "SIS Login ID": "username", "SIS User ID": "id_number"}
 WIDE_IDENTITY = {"student_id": ("student_id",), "first_name": ("first_name", "First name"),
                  "last_name": ("last_name", "Last name"), "email": ("email", "Email address")}
 LMS = {"canvas": "Canvas", "moodle": "Moodle"}
@@ -92,6 +109,7 @@ class Export:
     assignments: list = field(default_factory=list)  # the columns of grades
     left_out: list = field(default_factory=list)  # what is not in the file, why, and what to do
     notes: list = field(default_factory=list)
+    waiting: list = field(default_factory=list)  # students left out for lack of a grade in another assignment
 
 
 def read_report(course: Path) -> Report:
@@ -125,14 +143,16 @@ def read_csv(path: Path) -> list:
     return [row for row in csv.reader(text.splitlines()) if any(cell.strip() for cell in row)]
 
 
-def roster_from_csv(path: Path, key: str | None) -> Roster:
+def roster_from_csv(path: Path, key: str | None, people: ClassList | None = None) -> Roster:
     rows = read_csv(path)
     header = [h.strip() for h in rows[0]] if rows else []
     key = key or ("student_id" if "student_id" in header else None)
-    if key not in header:
+    joined = key is None and people and people.people and set(header) & set(ROSTER_FIELDS)
+    if key not in header and not joined:
         missing = f"no column {key!r}" if key else "no column student_id"
-        raise ExportError(f"{path} has {missing}. Say which column holds the student ids of submitted/ "
-                          f"with --key; its columns are: {', '.join(header)}")
+        raise ExportError(f"{path} has {missing}, and no class list (students.csv, written by `course collect "
+                          f"--roster`) joins its rows to the folders of submitted/. Say which column holds the "
+                          f"student ids of submitted/ with --key; its columns are: {', '.join(header)}")
     students, points_possible = [], False
     for cells in rows[1:]:
         row = dict(zip(header, (c.strip() for c in cells), strict=False))
@@ -142,8 +162,15 @@ def roster_from_csv(path: Path, key: str | None) -> Roster:
             continue
         if all(re.fullmatch(r"\s*(Muted|Manual Posting.*)?\s*", c, re.I) for c in cells):
             continue
-        students.append(dict(row, student_id=row.get(key, "")))
-    return Roster(students, header, key, header[:2] == ["Student", "ID"] and points_possible)
+        students.append(dict(row, student_id=row.get(key, "") if key else _folder(row, people)))
+    return Roster(students, header, key or "students.csv", header[:2] == ["Student", "ID"] and points_possible)
+
+
+def _folder(row: dict, people: ClassList) -> str:
+    """The folder in submitted/ of the one person of the class list this roster row names ('' if none)."""
+    person = Person(**{field: row[column] for column, field in ROSTER_FIELDS.items() if row.get(column)})
+    found = people.find(person) if person.keys() else []
+    return found[0].student_id if len(found) == 1 else ""
 
 
 def roster_from_gradebook(course: Path) -> Roster:
@@ -211,6 +238,7 @@ class Canvas(Format):
     def __init__(self, roster, maxima, match):
         super().__init__(roster, maxima, match)
         self.columns = canvas_columns(roster.header)
+        self.names = Counter(student.get("Student", "") for student in roster.students)
 
     def titles(self, assignments):
         return [self.columns.get(a, a) for a in assignments]
@@ -232,11 +260,18 @@ class Canvas(Format):
         return list(cells.values())
 
     def unmatchable(self, student):
-        if any(self.identity(student)[1:4]):
-            return None
+        ids = self.identity(student)[1:4]
         why = f"its ID {student['ID']!r} is not a Canvas user id" if student.get("ID") else "it has no Canvas ID"
-        return (f"{why}, SIS User ID or SIS Login ID, and Canvas would match it by name alone: give Canvas's "
-                "gradebook export (Grades → Export) as the roster")
+        if not any(ids):
+            return (f"{why}, SIS User ID or SIS Login ID, and Canvas would match it by name alone: give Canvas's "
+                    "gradebook export (Grades → Export) as the roster")
+        if not ids[0] and self.names[student.get("Student", "")] > 1:
+            # process_student: an SIS id Canvas does not know (a registrar's id that lost its leading
+            # zeros) falls back to the name, and the first student of that name gets the row.
+            return (f"{why}, and {self.names[student['Student']]} roster students are named "
+                    f"{student['Student']!r}: were its SIS id not Canvas's, Canvas would give it to the first of "
+                    "them. Give Canvas's gradebook export (Grades → Export) as the roster")
+        return None
 
     def matched_on(self, student):
         # The first of ID, SIS User ID and SIS Login ID a row has is the one Canvas matches it on.
@@ -263,11 +298,13 @@ class Moodle(Format):
 
     def __init__(self, roster, maxima, match):
         super().__init__(roster, maxima, match)
-        self.match = match or "Email address"
+        self.match = match or next((c for c in MOODLE_MATCH if c in roster.header), None)
         if self.match not in roster.header:
-            raise ExportError(f"The roster has no column {self.match!r} for Moodle to identify students by. "
-                              f"Give --match with the roster's column that holds their email address, ID number "
-                              f"or username; its columns are: {', '.join(roster.header)}")
+            has = f"no column {match!r}" if match else f"none of the columns {', '.join(MOODLE_MATCH)}"
+            raise ExportError(f"The roster has {has} for Moodle to identify students by. Export it from Moodle "
+                              f"again with Username (Site administration → Users → Permissions → Show user "
+                              f"identity), or give --match with the roster's column that holds their username, ID "
+                              f"number or email address; its columns are: {', '.join(roster.header)}")
         self.names = [c for c in MOODLE_NAMES if c in roster.header]
 
     def header(self, titles):
@@ -277,10 +314,12 @@ class Moodle(Format):
         return [student.get(c, "") for c in (*self.names, self.match)]
 
     def unmatchable(self, student):
-        if student.get(self.match):
+        value = student.get(self.match, "")
+        if value not in ("", "0"):  # PHP's empty(): load_data.php skips such an identifier
             return None
-        return (f"it has no {self.match}, and Moodle gives the grades of such a row to the student of the row "
-                f"before: enter it in Moodle and export the roster again")
+        has = f"its {self.match} is 0, which Moodle reads as none," if value else f"it has no {self.match},"
+        return (f"{has} and Moodle gives the grades of such a row to the student of the row before: enter it in "
+                f"Moodle and export the roster again, or export by another identifier (--match)")
 
     def matched_on(self, student):
         return student[self.match].casefold()
@@ -297,6 +336,11 @@ class Moodle(Format):
                  f"({maxima}): Moodle caps a grade at its item's maximum, and imports one new grade item at a "
                  f"time (MDL-78768). Then import this file, identify users by {self.match}, and map each "
                  "assignment to its grade item."]
+        if self.match != "Username":
+            notes.append(f"Moodle gives a row to the first account of the whole site with that {self.match} "
+                         "(load_data.php, check_user_exists): a student with a second account that shares it may "
+                         "get nothing. Usernames are unique: add Username to the roster (Site administration → "
+                         "Users → Permissions → Show user identity) and export again to match on it.")
         if any(self.maxima[a] > 100 for a in assignments):
             notes.append("Moodle refuses a grade above 100 unless the site allows it (Site administration → "
                          "Grades → General settings → Unlimited grades).")
@@ -336,16 +380,23 @@ def export(report: Report, fmt: str, roster: Roster, assignments: list | None = 
                                "assignment.")
         assignments = [a for a in assignments if a not in ignored]
 
-    not_final = {(s, a): nb for (s, a), nb in report.notebooks.items() if a in assignments and not nb.final}
-    if not_final and not partial:
+    def exported(notebook):
+        # Never a score of 0 for a notebook that was not graded, --partial or not.
+        return notebook and (notebook.final or (partial and notebook.status == "graded"))
+
+    not_final = {(s, a): nb for (s, a), nb in report.notebooks.items() if a in assignments and not exported(nb)}
+    if not_final:
+        hint = "" if partial else "; give --partial to export those with points to grade by hand as they stand"
         result.left_out.append(
-            f"{len(not_final)} notebook(s) not final, not exported (give --partial to export them as they stand):\n"
+            f"{len(not_final)} notebook(s) not final, not exported{hint}:\n"
             + "\n".join(f"  {s}/{a}: {nb.pending}" for (s, a), nb in sorted(not_final.items()))
             + f"\n  ({REPORT} says why a notebook was not graded; make grade-by-hand, then make grade, grades "
               "the rest.)")
-    elif not_final:
-        result.notes.append(f"{len(not_final)} notebook(s) exported as they stand although not final (--partial): "
-                            + ", ".join(f"{s}/{a}" for s, a in sorted(not_final)))
+    as_they_stand = sorted((s, a) for (s, a), nb in report.notebooks.items()
+                           if a in assignments and exported(nb) and not nb.final)
+    if as_they_stand:
+        result.notes.append(f"{len(as_they_stand)} notebook(s) exported as they stand, with points still to grade "
+                            "by hand (--partial): " + ", ".join(f"{s}/{a}" for s, a in as_they_stand))
 
     titles = out.titles(assignments)
     result.rows = [out.header(titles), *out.extra_rows(assignments)]
@@ -358,13 +409,18 @@ def export(report: Report, fmt: str, roster: Roster, assignments: list | None = 
                                f"{', '.join(unlisted)}. Enrol them in {out.lms} and export its roster again, or "
                                "enter their grades by hand.")
 
+    shared = Counter(r["student_id"] for r in students if r["student_id"])
     candidates, dropped, empty = [], [], 0
     for student in students:
         sid = student["student_id"]
+        if shared[sid] > 1:
+            dropped.append(f"  {sid}: {shared[sid]} roster rows have {sid!r} in {roster.key}, and each would get "
+                           f"{sid}'s grades; correct the roster")
+            continue
         cells, clears = [], []
         for a in assignments:
             notebook = report.notebooks.get((sid, a))
-            if notebook and (notebook.final or partial):
+            if exported(notebook):
                 cells.append(f"{notebook.score:g}")
                 continue
             kept = out.keep(student, a)
@@ -377,8 +433,9 @@ def export(report: Report, fmt: str, roster: Roster, assignments: list | None = 
             continue
         why = out.unmatchable(student)
         if not why and clears:
-            why = (f"no grade for {', '.join(clears)}, and {out.why_not_blank()}; export the others alone "
-                   f"(--assignments {' '.join(graded)}) to import them")
+            why = (f"no grade for {', '.join(clears)}, and {out.why_not_blank()}; its other grades are in a file "
+                   "of their own")
+            result.waiting.append(sid)
         if why:
             dropped.append(f"  {sid or '(no ' + roster.key + ')'}: {why}")
             continue
@@ -420,37 +477,57 @@ def main(argv=None) -> int:
     parser.add_argument("--format", choices=sorted(FORMATS), required=True)
     parser.add_argument("--roster", type=Path, help="the roster the LMS exports (CSV); for wide, default: "
                                                     "nbgrader's students")
-    parser.add_argument("--key", help="the roster's column holding the student ids of submitted/ (default: student_id)")
+    parser.add_argument("--key", help="the roster's column holding the student ids of submitted/ (default: the "
+                                      "class list students.csv joins the roster's ids to them)")
     parser.add_argument("--match", help="moodle: the roster's column Moodle identifies students by "
-                                        "(default: Email address)")
+                                        "(default: Username, else ID number, else Email address)")
     parser.add_argument("--assignments", nargs="+", metavar="ASSIGNMENT", help="export these only (default: all)")
     parser.add_argument("--partial", action="store_true",
-                        help="also export notebooks with points still to grade by hand, or not graded, as they stand")
+                        help="also export notebooks with points still to grade by hand, as they stand")
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="the course directory (default: here)")
     parser.add_argument("--output", type=Path, help="where to write (default: grades-<format>.csv in the course)")
     args = parser.parse_args(argv)
     course = args.course.resolve()
+    output = args.output or course / f"grades-{args.format}.csv"
     try:
+        if (course / "gradebook.db").exists():
+            from course.instructor.report import update_report
+
+            update_report(course)  # scores changed in formgrader since the last `course grade`
         report = read_report(course)
         if args.roster:
             if not args.roster.is_file():
                 raise ExportError(f"No roster at {args.roster}: export it from the LMS as CSV.")
-            roster = roster_from_csv(args.roster, args.key)
+            roster = roster_from_csv(args.roster, args.key, ClassList.read(course))
         elif args.format in LMS:
-            raise ExportError(f"Give the roster {LMS[args.format]} exports with --roster (and --key): a file for "
+            raise ExportError(f"Give the roster {LMS[args.format]} exports with --roster: a file for "
                               f"{LMS[args.format]} takes its students' identifiers from it.")
         else:
             roster = roster_from_gradebook(course)
         result = export(report, args.format, roster, args.assignments, args.partial, args.match)
+        files = {output: result}
+        if result.waiting and len(result.assignments) > 1:
+            # A file per assignment, so that a grade never waits for another assignment's.
+            files = {output.with_stem(f"{output.stem}-{a}"): export(report, args.format, roster, [a], args.partial,
+                                                                     args.match) for a in result.assignments}
+            print(f"{len(result.waiting)} student(s) would wait for a grade in another assignment "
+                  f"({', '.join(sorted(result.waiting))}): one file per assignment, each to import on its own.")
     except ExportError as error:
         print(error, file=sys.stderr)
         return 1
-    output = args.output or course / f"grades-{args.format}.csv"
-    write_csv(output, result.rows)
-    for message in result.notes + result.left_out:
-        print(message)
-    students = len(result.rows) - 1 - (args.format == "canvas")  # less the header and Points Possible
-    print(f"{students} student(s), {len(result.assignments)} assignment(s): {output}")
+    written = 0
+    for path, part in files.items():
+        for message in part.notes + part.left_out:
+            print(message)
+        students = len(part.rows) - 1 - (args.format == "canvas")  # less the header and Points Possible
+        if students:
+            write_csv(path, part.rows)
+            written += 1
+        path_said = path if students else f"nothing to write, so no {path.name}"
+        print(f"{students} student(s), {len(part.assignments)} assignment(s): {path_said}\n")
+    if not written:
+        print("No row could be written: every student is left out above, each with what to do.", file=sys.stderr)
+        return 1
     return 0
 
 

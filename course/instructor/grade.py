@@ -38,7 +38,7 @@ from course.grading.cluster import scheduler_problem
 from course.grading.coordinator import LOGS, grade_on_cluster, load_state, save_state, submissions_to_grade
 from course.grading.intake import source_grade_ids
 from course.grading.worker import environment, kernel_problem
-from course.instructor.report import REPORT, SUMMARY, class_report, print_table, write_report, write_summary
+from course.instructor.report import REPORT, SUMMARY, print_table, update_report, write_summary
 from course.lectures import LECTURES
 from course_kernel import settings
 from course_kernel.profiles import grading_profile
@@ -178,8 +178,7 @@ def main(argv=None) -> int:
         else:
             print(f"No submissions of {assignment} in {course / 'submitted'}: released only.")
 
-    rows = class_report(course, state, grade_ids)
-    write_report(course, rows)
+    rows = update_report(course)
     print_table(rows, assignments)
     worst = write_summary(course, rows)
     print()

@@ -13,13 +13,14 @@ from pathlib import Path
 import nbformat
 
 from course.grading.gradebook import gradebook_url
-from course.grading.intake import ignored_files
+from course.grading.intake import ignored_files, source_grade_ids
+from course.instructor.collect import late_submissions
 from course.templates import render
 
 REPORT = "grades.csv"
 SUMMARY = "class_summary.html"
 TEMPLATES = Path(__file__).with_name("templates")
-REPORT_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "to_grade_by_hand", "reasons"]
+REPORT_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "to_grade_by_hand", "late", "reasons"]
 
 
 @dataclass
@@ -37,6 +38,7 @@ class ReportRow:
     reasons: list = field(default_factory=list)
     to_grade_by_hand: float = 0
     outcomes: dict = field(default_factory=dict)
+    late: bool = False  # as the LMS marked it when it was collected
 
 
 def _messages(course: Path, assignment: str, student: str) -> tuple:
@@ -78,6 +80,7 @@ def class_report(course: Path, state: dict, grade_ids: dict) -> list:
     from nbgrader.api import Gradebook, MissingEntry
 
     rows = []
+    late = late_submissions(course)
     with Gradebook(gradebook_url(course)) as gradebook:
         for folder in sorted((course / "submitted").glob("*/*/")):  # by student, then assignment
             student, assignment = folder.parent.name, folder.name
@@ -107,7 +110,14 @@ def class_report(course: Path, state: dict, grade_ids: dict) -> list:
                         reasons.append(f"{name} raised {messages[name]}")
                     continue
                 outcome = None
-                if g.needs_manual_grade:  # a written answer, or a test that never ran
+                if g.cell.cell_type == "code" and g.manual_score is not None:
+                    # A test's score an instructor set in formgrader stands (it is nbgrader's score),
+                    # also after autograding again, which asks for it to be reviewed.
+                    if g.manual_score < g.max_score:
+                        outcome = messages.get(name, "failed without a message")
+                    reasons.append(f"{name} set by hand to {g.manual_score:g}/{g.max_score:g}"
+                                   + (f" (autograded {g.auto_score:g})" if g.auto_score is not None else ""))
+                elif g.needs_manual_grade:  # a written answer, or a test that never ran
                     outcome = "grade by hand" if g.cell.cell_type == "markdown" else "not autograded"
                     reasons.append(f"{name} ({outcome}, {g.max_score:g})")
                     by_hand += g.max_score
@@ -122,6 +132,17 @@ def class_report(course: Path, state: dict, grade_ids: dict) -> list:
                 reasons.append(f"ignored {', '.join(ignored)} (only {assignment}.ipynb is graded)")
             rows.append(ReportRow(student, assignment, submission.score, submission.max_score, "graded", reasons,
                                   by_hand, outcomes))
+    for row in rows:
+        row.late = (row.student, row.assignment) in late
+    return rows
+
+
+def update_report(course: Path) -> list:
+    """Write grades.csv again from the gradebook as it is now (scores set in formgrader included)."""
+    from course.grading.coordinator import load_state
+
+    rows = class_report(course, load_state(course), source_grade_ids(course))
+    write_report(course, rows)
     return rows
 
 
@@ -131,7 +152,7 @@ def write_report(course: Path, rows: list) -> None:
     writer.writerow(REPORT_COLUMNS)
     for r in rows:
         writer.writerow([r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status,
-                         f"{r.to_grade_by_hand:g}", "; ".join(r.reasons)])
+                         f"{r.to_grade_by_hand:g}", "yes" if r.late else "", "; ".join(r.reasons)])
     (course / REPORT).write_text(buffer.getvalue(), "utf-8")
 
 
