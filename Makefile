@@ -6,7 +6,7 @@ COURSE := $(VENV)/bin/course
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: env data demo collect grade grade-by-hand export-grades publish release submissions similarity check test lint calibrate benchmark clean certificates
+.PHONY: env data demo collect grade grade-by-hand export-grades return-feedback publish release submissions similarity check test lint calibrate benchmark clean certificates
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -34,9 +34,11 @@ demo: data
 certificates: env
 	$(COURSE) certificates $(DIR)
 
-# make collect ARCHIVE=downloads/class.zip   (the LMS's archive, or a folder)
+# make collect ARCHIVE=DL101-mlp1-42.zip ROSTER=Grades-DL101-mlp1-42.csv   (the LMS's download, or a folder;
+# ROSTER: Moodle's grading worksheet of that assignment, or Canvas's gradebook export; ASSIGNMENT=mlp1 when
+# the download's name does not say)
 collect: env
-	$(COURSE) collect $(ARCHIVE)
+	$(COURSE) collect "$(ARCHIVE)" $(if $(ROSTER),--roster "$(ROSTER)") $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 grade: data
 	$(COURSE) grade $(ASSIGNMENTS) $(GRADE_ARGS)
@@ -45,8 +47,13 @@ grade: data
 grade-by-hand: env
 	$(COURSE) grade-by-hand
 
-# make export-grades FORMAT=canvas ROSTER=canvas_gradebook.csv KEY="SIS Login ID"   (moodle, wide; see course/instructor/export.py)
-# Optional: ASSIGNMENTS="mlp1 cnn", MATCH="ID number" (moodle), PARTIAL=1 (export notebooks not final as they stand).
+# make return-feedback ASSIGNMENT=mlp1   (feedback-mlp1.zip, for Moodle's or Canvas's bulk upload)
+return-feedback: env
+	$(COURSE) return-feedback $(ASSIGNMENT)
+
+# make export-grades FORMAT=canvas ROSTER=canvas_gradebook.csv   (moodle, wide; see course/instructor/export.py)
+# KEY="SIS Login ID": the roster's column naming the folders of submitted/, when they were not collected with a roster.
+# Optional: ASSIGNMENTS="mlp1 cnn", MATCH="ID number" (moodle), PARTIAL=1 (written answers not graded yet: as they stand).
 export-grades: env
 	$(COURSE) export --format $(FORMAT) $(if $(ROSTER),--roster "$(ROSTER)") $(if $(KEY),--key "$(KEY)") \
 		$(if $(ASSIGNMENTS),--assignments $(ASSIGNMENTS)) $(if $(MATCH),--match "$(MATCH)") $(if $(PARTIAL),--partial)
@@ -85,4 +92,4 @@ benchmark: data
 	$(PYTHON) benchmarks/grading_time.py
 
 clean:
-	rm -rf autograded feedback logs gradebook.db gradebook.db.lock grades.csv grades-*.csv class_summary.html grading_state.json .nbgrader.log
+	rm -rf autograded feedback logs gradebook.db gradebook.db.lock grades.csv grades-*.csv feedback-*.zip class_summary.html grading_state.json .nbgrader.log

@@ -291,3 +291,35 @@ def canvas_student(course: CanvasCourse, row: list, sis_user: int | None, sis_lo
         if found:
             return found[0]
     return next((s for s in course.students if row[0] in (s.name, s.sortable_name)), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Feedback taken back in bulk
+
+
+def moodle_feedback_participant(path: str, participants: set) -> str | None:
+    """mod/assign/feedback/file/importziplib.php (3769c65a), is_valid_filename_for_import: the
+    participant number a zip entry is filed under, or None (skipped). Each part of the path is
+    split on `_` into at most 5 pieces; the second is the participant number, the third and
+    fourth name the feedback plugin; the full name is never read."""
+    if path.endswith("/") or path.split("/")[-1].startswith((".", "~")):
+        return None
+    for part in path.split("/"):
+        info = part.split("_", 4)
+        if len(info) < 4:
+            continue
+        if info[1].isdigit() and info[1] in participants and (info[2], info[3]) == ("assignfeedback", "file"):
+            return info[1]
+    return None
+
+
+def canvas_comment_submission(path: str, attachments: dict) -> int | None:
+    """Assignment#infer_comment_context_from_filename: the first two all-digit pieces of the name
+    split on `_` are the user id and an attachment of that user's submission; the user whose
+    submission has it, or None (the file is ignored)."""
+    name = path.split("/")[-1]
+    numbers = [piece for piece in name.split("_") if re.fullmatch(r"\d+", piece)][:2]
+    if len(numbers) < 2 or name.startswith("._"):
+        return None
+    user, attachment = map(int, numbers)
+    return user if attachment in attachments.get(user, ()) else None

@@ -373,6 +373,49 @@ def test_written_answers_graded_in_formgrader_reach_grades_csv_and_feedback(form
     assert comment in html.unescape(feedback)
 
 
+def set_in_formgrader(page, student, grade_id, score):
+    """Open the student's mlp2 in formgrader, as an instructor would, and type a score."""
+    page.get_by_role("menuitem", name="Nbgrader").click()
+    page.get_by_role("menuitem", name="Formgrader").click()
+    frame = page.frame_locator("iframe")
+    frame.get_by_role("link", name="Manual Grading").first.click()
+    frame.get_by_role("link", name="mlp2", exact=True).click()
+    frame.get_by_role("link", name="mlp2", exact=True).click()
+    frame.get_by_text("Submission #1").wait_for()
+    frame.get_by_text("Show All Names").click()
+    frame.get_by_role("link", name=student, exact=True).click()
+    field = frame.locator(f"#{grade_id}")
+    with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"):
+        field.fill(score)
+        frame.locator("body").click(position={"x": 5, "y": 5})  # leaving the field saves it
+
+
+@pytest.mark.slow
+def test_a_test_score_changed_in_formgrader_stands_in_grades_csv_feedback_and_after_regrading(formgrader):
+    course, page, _ = formgrader
+
+    def bob():
+        with open(course / "grades.csv") as f:
+            return next(r for r in csv.DictReader(f) if (r["student_id"], r["assignment"]) == ("bob", "mlp2"))
+
+    before = bob()
+    set_in_formgrader(page, "bob", "test_model_dropout", "2")  # the dropout test he failed, given in full
+    assert grade(course, "mlp2").returncode == 0
+    row = bob()
+    assert float(row["score"]) == float(before["score"]) + 2 and row["to_grade_by_hand"] == before["to_grade_by_hand"]
+    assert "test_model_dropout set by hand to 2/2 (autograded 0)" in row["reasons"]
+    feedback = html.unescape((course / "feedback" / "bob" / "mlp2" / "mlp2.html").read_text())
+    line = next(r for r in feedback.split("<tr>") if "<code>test_model_dropout</code>" in r)
+    assert "手で採点 / graded by hand" in line and "合格" not in line
+    # Graded again, nbgrader asks for the score to be reviewed; it stands, and nothing waits.
+    assert grade(course, "mlp2", "--regrade", "--student", "bob").returncode == 0
+    assert bob() == row
+
+    set_in_formgrader(page, "bob", "test_model_dropout", "")  # back to the test's own score
+    assert grade(course, "mlp2").returncode == 0
+    assert bob() == before
+
+
 @pytest.mark.slow
 def test_exports_for_an_lms_land_every_final_grade_on_its_student(graded, tmp_path):
     course, _ = graded
@@ -420,7 +463,7 @@ def test_exports_for_an_lms_land_every_final_grade_on_its_student(graded, tmp_pa
     export("--format", "moodle", "--roster", str(moodle), "--key", "Username", "--assignments", "mlp1")
     users = {i: {"id": i, "email": f"{s}@example.jp", "username": s} for i, (s, _) in enumerate(names)}
     lms = MoodleCourse(users, {1: MoodleItem("mlp1", 10)})
-    moodle_import((course / "grades-moodle.csv").read_bytes(), lms, "Email address", "useremail", {"mlp1": 1})
+    moodle_import((course / "grades-moodle.csv").read_bytes(), lms, "Username", "username", {"mlp1": 1})
     assert {(users[u]["username"], "mlp1"): g for (u, _), g in lms.grades.items()} == {
         k: float(v) for k, v in final.items() if k[1] == "mlp1" and k[0] != "emi"}
 

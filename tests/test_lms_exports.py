@@ -385,3 +385,41 @@ def test_collected_from_canvas_exported_to_canvas_without_a_key(tmp_path, capsys
         f"{s},mlp1,{i},10,graded,0,,\n" for i, s in enumerate(ROSTER)), "utf-8")
     files, _ = run(course, capsys, "--format", "canvas", "--roster", str(roster))
     assert landed(import_into_canvas(files, lms), uid) == {(s, "mlp1"): str(i) for i, s in enumerate(ROSTER)}
+
+
+def test_feedback_goes_back_to_each_student_as_the_lms_files_it(tmp_path, capsys):
+    import zipfile
+
+    from lms_importers import canvas_comment_submission, moodle_feedback_participant
+    from test_collect import CLASS, PARTICIPANTS, course_with, moodle_download
+
+    from course.instructor import return_feedback
+    from course.instructor.collect import collect
+
+    course = course_with(tmp_path / "course", "mlp1")
+    archive, worksheet = moodle_download(tmp_path, "mlp1")
+    collect(archive, course, roster=worksheet)
+    people = {p.student_id: p for p in ClassList.read(course).people}
+    canvas = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(canvas, "w") as z:
+        z.writestr("katomei_late_106_5007_mlp1-1.ipynb", "{}")
+    collect(canvas, course)
+    lines = [REPORT.split("\n")[0]]
+    for student in people:
+        (course / "feedback" / student / "mlp1").mkdir(parents=True)
+        (course / "feedback" / student / "mlp1" / "mlp1.html").write_text(f"feedback of {student}")
+        lines.append(f"{student},mlp1,7,10,graded,0,,")
+    lines.append("katomei,mlp1,0,10,not graded,0,yes,the notebook is not valid JSON")
+    (course / "grades.csv").write_text("\n".join(lines) + "\n", "utf-8")
+
+    assert return_feedback.main(["mlp1", "--course", str(course)]) == 0
+    with zipfile.ZipFile(course / "feedback-mlp1.zip") as z:
+        entries = {name: z.read(name).decode() for name in z.namelist()}
+    participants = {str(n) for n in PARTICIPANTS["mlp1"]}
+    moodle = {moodle_feedback_participant(name, participants): text for name, text in entries.items()}
+    assert {number: moodle[number] for number in participants} == {
+        p.participants["mlp1"]: f"feedback of {s}" for s, p in people.items()}
+    assert len(people) == len(CLASS)
+    canvas_entry = next(name for name in entries if canvas_comment_submission(name, {106: {5007}}) == 106)
+    assert "not valid JSON" in entries[canvas_entry] and "採点できませんでした" in entries[canvas_entry]
+    assert "not graded      katomei: the notebook is not valid JSON" in capsys.readouterr().out

@@ -236,6 +236,7 @@ class FeedbackTable(NbGraderPreprocessor):
         with Gradebook(ids["db_url"]) as gradebook:
             notebook = gradebook.find_submission_notebook(ids["notebook"], ids["assignment"], ids["student"])
             waiting = {g.name for g in notebook.grades if g.needs_manual_grade}
+            by_hand = {g.name for g in notebook.grades if g.manual_score is not None}
         rows = []
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
@@ -248,6 +249,8 @@ class FeedbackTable(NbGraderPreprocessor):
             else:
                 errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
                 result = "✔ 合格 / passed" if score >= points else "✘ 不合格 / failed"
+                if meta["grade_id"] in by_hand:  # an instructor's score, over what the test gave
+                    result = "手で採点 / graded by hand"
                 # The checks' messages: a Japanese line, an English line, then data.
                 message = "\n".join(f"{errors[-1].ename}: {errors[-1].evalue}".splitlines()[:2]) if errors else ""
             rows.append({"test": meta["grade_id"], "score": score, "points": points, "result": result,

@@ -5,6 +5,7 @@
     course grade-by-hand         # JupyterLab's formgrader for the written answers
     course collect ARCHIVE       # an LMS's download into submitted/
     course export --format moodle --roster ROSTER.csv   # grades for an LMS
+    course return-feedback mlp1  # feedback in a zip the LMS takes back in bulk
     course publish OWNER/REPO    # Colab badges and zips of release/
     course calibrate mlp1        # thresholds from the reference solutions
     course certificates DIR      # TLS certificates for grading on several machines
@@ -24,6 +25,7 @@ COMMANDS = {
     "grade-by-hand": ("course.instructor.by_hand", "grade the written answers in JupyterLab's formgrader"),
     "collect": ("course.instructor.collect", "unpack an LMS's download into submitted/"),
     "export": ("course.instructor.export", "write the grades for an LMS"),
+    "return-feedback": ("course.instructor.return_feedback", "feedback in a zip the LMS takes back in bulk"),
     "publish": ("course.instructor.publish", "Colab badges and an LMS zip for each assignment of release/"),
     "calibrate": ("course.instructor.calibrate", "set an assignment's thresholds from its reference solutions"),
     "certificates": ("course.grading.certificates", "make TLS certificates for grading on several machines"),

@@ -162,7 +162,8 @@ def _candidate(path: str, content: bytes, assignment: str, pattern, roster) -> C
     return "no student in its path (see --pattern)"
 
 
-def _read_ledger(course: Path) -> dict:
+def read_ledger(course: Path) -> dict:
+    """{(student, assignment): where the notebook came from, and whether it was late}."""
     path = course / LEDGER
     if not path.exists():
         return {}
@@ -180,7 +181,7 @@ def _write_ledger(course: Path, ledger: dict) -> None:
 
 def late_submissions(course: Path) -> set:
     """{(student, assignment)} the LMS marked late when they were collected."""
-    return {key for key, row in _read_ledger(course).items() if row["late"] == "yes"}
+    return {key for key, row in read_ledger(course).items() if row["late"] == "yes"}
 
 
 def collect(source: Path, course: Path, pattern: str | None = None, roster: Path | None = None,
@@ -227,7 +228,7 @@ def collect(source: Path, course: Path, pattern: str | None = None, roster: Path
         found[activity or named].append(candidate)
 
     people = ClassList.read(course)
-    ledger = _read_ledger(course)
+    ledger = read_ledger(course)
     by_student = defaultdict(list)  # (student_id, assignment) -> [Candidate]
     for name, candidates in sorted(found.items()):
         for candidate in candidates:
