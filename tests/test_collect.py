@@ -206,3 +206,19 @@ def test_two_candidates_are_reported_and_neither_is_collected(tmp_path, capsys):
     assert main([str(folder.parent), "--course", str(course)]) == 1
     assert "CONFLICT taro/mlp1: 2 candidate notebooks" in capsys.readouterr().out
     assert not (course / "submitted").exists()
+
+
+def test_a_folder_collected_before_the_class_list_is_nobody_else_s(tmp_path):
+    """submitted/hanako/ came from an earlier download, without students.csv: a Moodle student whose
+    email address is hanako@… gets a folder of her own; a download's folder `hanako` is that one."""
+    course = course_with(tmp_path / "course", "mlp1")
+    (course / "submitted" / "hanako" / "mlp1").mkdir(parents=True)
+    (course / "submitted" / "hanako" / "mlp1" / "mlp1.ipynb").write_bytes(notebook("the earlier hanako"))
+    archive, sheet = moodle_download(tmp_path, "mlp1", people=CLASS[:1])
+    collect(archive, course, roster=sheet)
+    assert owners(course) == {"hanako": {"mlp1": "the earlier hanako"}, "hanako-2": {"mlp1": "hanako@example.jp"}}
+    folder = tmp_path / "download" / "hanako"
+    folder.mkdir(parents=True)
+    (folder / "mlp1.ipynb").write_bytes(notebook("the earlier hanako, again"))
+    collect(folder.parent, course)
+    assert owners(course)["hanako"] == {"mlp1": "the earlier hanako, again"}

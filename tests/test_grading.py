@@ -460,12 +460,20 @@ def test_exports_for_an_lms_land_every_final_grade_on_its_student(graded, tmp_pa
     moodle = tmp_path / "moodle.csv"
     moodle.write_text("First name,Last name,Email address,Username\n"
                       + "".join(f"{n.split(', ')[1]},{n.split(', ')[0]},{s}@example.jp,{s}\n" for s, n in names))
-    export("--format", "moodle", "--roster", str(moodle), "--key", "Username", "--assignments", "mlp1")
+    # The whole class at once: written answers wait, so each assignment gets a file of its own
+    # (none where no grade is final yet) and every final grade goes in.
+    said = export("--format", "moodle", "--roster", str(moodle), "--key", "Username")
+    assert "would wait for a grade in another assignment (" in said
     users = {i: {"id": i, "email": f"{s}@example.jp", "username": s} for i, (s, _) in enumerate(names)}
-    lms = MoodleCourse(users, {1: MoodleItem("mlp1", 10)})
-    moodle_import((course / "grades-moodle.csv").read_bytes(), lms, "Username", "username", {"mlp1": 1})
-    assert {(users[u]["username"], "mlp1"): g for (u, _), g in lms.grades.items()} == {
-        k: float(v) for k, v in final.items() if k[1] == "mlp1" and k[0] != "emi"}
+    maxima = {title.split(" (")[0]: float(points) for title, points in zip(rows[0][5:], rows[1][5:], strict=True)}
+    items = {i: MoodleItem(name, maximum) for i, (name, maximum) in enumerate(maxima.items(), 1)}
+    lms = MoodleCourse(users, items)
+    for path in course.glob("grades-moodle-*.csv"):
+        assignment = path.stem.removeprefix("grades-moodle-")
+        item = next(i for i, it in items.items() if it.name == assignment)
+        moodle_import(path.read_bytes(), lms, "Username", "username", {assignment: item})
+    assert {(users[u]["username"], items[i].name): g for (u, i), g in lms.grades.items()} == {
+        k: float(v) for k, v in final.items() if k[0] != "emi"}
 
     export("--format", "wide", "--partial")  # nbgrader's student table; scores as they stand
     rows = list(csv.reader((course / "grades-wide.csv").read_text("utf-8-sig").splitlines()))

@@ -93,10 +93,14 @@ class ClassList:
         keys = person.keys()
         return [p for p in self.people if p.keys() & keys]
 
-    def add(self, person: Person, fallback: str) -> Person:
+    def add(self, person: Person, fallback: str, unlisted: set = frozenset()) -> Person:
         """Enter a new person under a folder name no one else has: the first of their handles with
-        something ASCII in it, else `fallback` (as `canvas-106`); `-2`, `-3`... when taken."""
+        something ASCII in it, else `fallback` (as `canvas-106`); `-2`, `-3`... when taken.
+        `unlisted`: folders of submitted/ that no one of the list has (collected before there was
+        one); a person the LMS names keeps out of them, one named by a folder takes its own."""
         taken = {p.student_id.casefold() for p in self.people}
+        if ("name", person.name) not in person.keys():
+            taken |= {folder.casefold() for folder in unlisted}
         base = next((s for s in map(slug, person.handles()) if s), "") or fallback
         student_id, n = base, 1
         while student_id.casefold() in taken:

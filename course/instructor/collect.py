@@ -229,6 +229,9 @@ def collect(source: Path, course: Path, pattern: str | None = None, roster: Path
 
     people = ClassList.read(course)
     ledger = read_ledger(course)
+    submitted = course / "submitted"
+    unlisted = {p.name for p in submitted.iterdir() if p.is_dir()} if submitted.is_dir() else set()
+    unlisted -= {p.student_id for p in people.people}
     by_student = defaultdict(list)  # (student_id, assignment) -> [Candidate]
     for name, candidates in sorted(found.items()):
         for candidate in candidates:
@@ -247,7 +250,7 @@ def collect(source: Path, course: Path, pattern: str | None = None, roster: Path
                     continue
                 person = known[0]
             else:
-                person = people.add(candidate.person, candidate.fallback)
+                person = people.add(candidate.person, candidate.fallback, unlisted)
                 shown = f" ({person.name})" if person.name and person.name != person.student_id else ""
                 report.append(f"student  {person.student_id}{shown}: new in students.csv")
             by_student[person.student_id, name].append(candidate)
