@@ -5,12 +5,13 @@ without a line that says so."""
 import csv
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from course.grading.intake import normalised_name
 from course.instructor.class_list import ClassList, slug
-from course.instructor.collect import collect, late_submissions, main
+from course.instructor.collect import activity_of, collect, late_submissions, main
 
 # Moodle's grading worksheet (mod/assign: Download grading worksheet), as Moodle 4.x writes it.
 WORKSHEET = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade", "Grade can be changed",
@@ -168,6 +169,9 @@ def test_colab_browser_and_canvas_renamings_are_undone():
                  "mlp1-1.ipynb"):
         assert normalised_name(name) == "mlp1.ipynb", name
     assert normalised_name("notes.ipynb") == "notes.ipynb"
+    for download, activity in (("DL101-mlp1-42.zip", "mlp1"), ("dl101-mlp1_submissions.zip", "mlp1"),
+                               ("DL101-scratch_cnn-42.zip", "scratch_cnn"), ("DL101-Homework 1-42.zip", None)):
+        assert activity_of(Path(download), ["cnn", "mlp1", "mlp2", "scratch_cnn"]) == activity, download
     assert slug("Taro Yamada") == "Taro_Yamada" and slug("../..") == "" and slug("山田 花子") == ""
 
 

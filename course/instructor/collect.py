@@ -33,7 +33,7 @@ import sys
 import unicodedata
 import zipfile
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
@@ -89,9 +89,10 @@ def _entries(source: Path):
 
 
 def activity_of(source: Path, assignments: list) -> str | None:
-    """The one assignment the download's own name names (Moodle: `DL101-mlp1-1234.zip`)."""
-    words = set(re.split(r"[^A-Za-z0-9_]+", source.stem))
-    named = [a for a in assignments if a in words]
+    """The one assignment the download's own name names: Moodle's `DL101-mlp1-1234.zip`, Canvas's
+    `dl101-mlp1_submissions.zip` (scratch_cnn, not cnn, in `DL101-scratch_cnn-42.zip`)."""
+    named = [a for a in assignments if re.search(rf"(?<![A-Za-z0-9]){re.escape(a)}(?![A-Za-z0-9])", source.stem)]
+    named = [a for a in named if not any(a != b and a in b for b in named)]
     return named[0] if len(named) == 1 else None
 
 
@@ -143,15 +144,13 @@ def _candidate(path: str, content: bytes, assignment: str, pattern, roster) -> C
             if number not in people:
                 return (f"participant {number} is not in the grading worksheet: give the worksheet of the same "
                         "assignment as the download")
-            known = people[number]
-            person = Person(name=known.name, email=known.email, username=known.username, id_number=known.id_number,
-                            participants={assignment: number})
+            person = replace(people[number], participants={assignment: number})
         return Candidate(path, content, person, f"participant-{number}")
     if pattern is None and canvas:
         user = canvas["user"]
         person = Person(name=canvas["name"], lms_user_id=user)
         if kind == "canvas" and user in people:
-            person = people[user]
+            person = replace(people[user])
         notes = [] if kind != "canvas" or user in people else [f"Canvas user {user} is not in the roster"]
         return Candidate(path, content, person, f"canvas-{user}", int(canvas["attachment"]),
                          bool(canvas["late"]), notes)
@@ -290,6 +289,10 @@ def collect(source: Path, course: Path, pattern: str | None = None, roster: Path
         report.append(f"{'replaced' if kept else 'new     '} {target.relative_to(course)}{kept}"
                       + ("; LATE" if chosen.late else ""))
     _write_ledger(course, ledger)
+    if not activity and pattern is None and any(CANVAS.match(c.path) for cs in found.values() for c in cs):
+        report.append("note     the download's name names no assignment, so each notebook went by its own name: give "
+                      "--assignment to have the assignment's activity decide (a notebook of another assignment "
+                      "handed in there is then not collected).")
     if lms_roster is None and any(MOODLE.match(c.path) for cs in found.values() for c in cs) and pattern is None:
         report.append("note     without --roster (the assignment's grading worksheet), a Moodle participant number "
                       "is one student in one assignment only: the same person is another folder in the next "
