@@ -81,7 +81,7 @@ def main() -> int:
         assignments = build(folder, args.students, args.seed)
         built = time.perf_counter() - start
         start = time.perf_counter()
-        pairs, groups = report(folder, assignments)
+        pairs, groups, _ = report(folder, assignments)
         seconds = time.perf_counter() - start
     print(f"{args.students} students × {len(assignments)} assignments ({', '.join(assignments)}): class built in "
           f"{built:.0f} s; `course similarity` took {seconds:.1f} s, {len(pairs)} pairs with shared work, "

@@ -205,7 +205,8 @@ def test_demo_submissions_are_what_course_demo_builds():
         for name, student in students.items():
             path = COURSE / "submitted" / name / assignment / f"{assignment}.ipynb"
             committed = nbformat.read(path, as_version=4)
-            assert committed == submission(COURSE, assignment, student), f"{path} is stale: run `make submissions`"
+            stale = f"{path} is stale: run `make submissions`"
+            assert committed == submission(COURSE, assignment, student, name), stale
 
 
 def test_grading_refuses_an_unknown_profile(tmp_path):

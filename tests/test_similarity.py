@@ -11,7 +11,7 @@ import pytest
 from conftest import COURSE
 
 from course.instructor.demo import Student, submission
-from course.instructor.similarity import main
+from course.instructor.similarity import Work, compare, main
 
 HEAD = "def convolve(image, kernel, stride=1, padding='valid'):\n"
 SLIDES_PRINTS = """
@@ -136,6 +136,7 @@ def reference_code() -> str:
 def similarity(tmp_path_factory):
     course = tmp_path_factory.mktemp("similarity")
     shutil.copytree(COURSE / "release" / "cnn", course / "release" / "cnn")
+    shutil.copytree(COURSE / "source" / "cnn", course / "source" / "cnn")  # the reference solution
     reference = reference_code()
     retyped = reference.replace("feature_map", "fmap").replace("window", "patch")
     students = {
@@ -188,3 +189,46 @@ def test_the_page_names_the_group_and_the_outputs_evidence(similarity):
     assert "<td>cnn</td><td>convolution</td><td>gus, hal, ivy</td>" in page
     assert "The same outputs of a run" in page and "loss: " in page
     assert "not a verdict" in page
+
+
+def test_the_demo_class_pairs_no_one_and_lists_the_reference_equal_answers_apart(tmp_path, capsys):
+    """Five honest students: most of their answers are the instructor's own solution, which is no
+    evidence that one copied another."""
+    for folder in ("source", "release", "submitted"):
+        shutil.copytree(COURSE / folder, tmp_path / folder)
+    assert main(["--course", str(tmp_path)]) == 0
+    said = capsys.readouterr().out
+    with open(tmp_path / "similarity.csv", newline="", encoding="utf-8") as f:
+        scores = {(r["assignment"], r["student_a"], r["student_b"]): float(r["score"]) for r in csv.DictReader(f)}
+    assert max(scores.values(), default=0) < 0.5, scores
+    assert "group in" not in said
+    assert "4 student(s)' basics/adagrad_adam equals the reference solution: alice, bob, chris, dana" in said
+    page = (tmp_path / "similarity.html").read_text()
+    assert "<td>mlp1</td><td>preprocessing</td><td>3: alice, bob, emi</td>" in page
+
+
+SHORT = 'x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255\n' \
+        'x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255'
+OTHER_SHORT = ['x_train = (x_train / 255.0)[..., None]\nx_test = (x_test / 255.0)[..., None]',
+               'x_train = np.expand_dims(x_train, -1) / 255.\nx_test = np.expand_dims(x_test, -1) / 255.',
+               'x_train = x_train[:, :, :, np.newaxis] / 255\nx_test = x_test[:, :, :, np.newaxis] / 255']
+
+
+def test_a_short_canonical_answer_a_quarter_of_the_class_writes_is_not_evidence():
+    works = [Work(f"same{i}", code={"preprocessing": SHORT}) for i in range(4)]
+    works += [Work(f"other{i}", code={"preprocessing": OTHER_SHORT[i % 3]}) for i in range(12)]
+    pairs = compare("cnn", works)
+    assert pairs and max(p.score for p in pairs) < 0.5
+    two = compare("cnn", [Work("a", code={"preprocessing": SHORT}), Work("b", code={"preprocessing": SHORT})])
+    assert two[0].score < 0.5  # two students alike in two lines: little, however alike
+
+
+def test_a_copy_scores_the_same_in_a_class_of_three_and_of_three_hundred():
+    def score(works):
+        return next(p.score for p in compare("cnn", works) if p.students == ("ben", "cai"))
+
+    small = [Work("ben", code={"convolution": INDEPENDENT["ben"]}), Work("cai", code={"convolution": COPY_OF_BEN}),
+             Work("dee", code={"convolution": INDEPENDENT["dee"]})]
+    honest = [Work(f"s{i:03d}", code={"convolution": INDEPENDENT[("dee", "eve", "gus")[i % 3]]
+                                      .replace("    ", "  " * (1 + i % 2))}) for i in range(297)]
+    assert score(small) > 0.95 and abs(score(small) - score(small + honest)) < 0.05

@@ -291,19 +291,64 @@ DEMO_CLASS = {
 }
 
 
-# What every demo student writes where a written answer is asked for (graded by hand).
+# What each demo student writes where a written answer is asked for (graded by hand), in their own
+# words: honest students do not write the same sentences. A student not named here writes alice's.
 WRITTEN_ANSWERS = {
-    "mlp2": "学習用データの loss は最後まで下がったが、val_loss は 10 エポックほどで下がらなくなり、その後は上がった。"
-    "学習用データに合わせ過ぎた過学習だと思う。Dropout を入れると val_loss の上がり方が小さくなり、"
-    "テストの正解率も少し上がった。",
-    "cnn": "Dense 層は画素ごとに重みがあるので 1024×1024 だと 1000 万個以上になるが、"
-    "畳み込み層は 3×3 のカーネルをずらして使い回すので、重みはカーネルの大きさとフィルタ数で決まる。"
-    "padding='same' だと出力は入力と同じ 28×28 になる。",
-    "pooling": "マックスプーリングは領域の中で一番大きい値を残して、ほかの値と細かい位置を捨てる。"
-    "model_deep は Dropout が多いので val_loss があまり上がらず、model_pool より過学習が少なかった。",
-    "scratch_cnn": "im2col を使うと畳み込みが行列の積 1 回になり、for 文で 1 か所ずつ計算するより速い。"
-    "1 つ目の層では 57,600×25 の行列になり、同じ画素が何回もコピーされるのでメモリは増える。"
-    "学習用とテスト用の正答率はどちらも上がっていき、差は小さかったので、まだ過学習はしていないと思う。",
+    "mlp2": {
+        "alice": "学習用データの loss は最後まで下がったが、val_loss は 10 エポックほどで下がらなくなり、"
+                 "その後は上がった。学習用データに合わせ過ぎた過学習だと思う。"
+                 "Dropout を入れると val_loss の上がり方が小さくなり、テストの正解率も少し上がった。",
+        "bob": "エポックが進むと訓練の誤差はずっと小さくなったのに、検証の誤差は途中から増えていった。"
+               "これは過学習で、訓練データを覚えてしまったからだと考える。ドロップアウトのモデルでは検証の誤差があまり増えなかった。",
+        "chris": "val_loss が一番小さいのは 8 エポック目あたりで、そこから先は loss だけが減り続けた。"
+                 "モデルが学習用の画像に特化しすぎている。Dropout(0.2) を足したら差が縮まった。",
+        "dana": "グラフを見ると、青い線（学習）は下がり続け、オレンジの線（検証）は途中で底を打って上がる。"
+                "過学習の典型的な形だ。ユニットをランダムに止める Dropout で、この開きは小さくなった。",
+        "emi": "学習を続けるほど学習データへの当てはまりは良くなるが、見たことのないデータでの損失は悪化した。"
+               "つまり汎化しなくなっている。Dropout を使うと検証損失の悪化がゆるやかになった。",
+    },
+    "cnn": {
+        "alice": "Dense 層は画素ごとに重みがあるので 1024×1024 だと 1000 万個以上になるが、"
+                 "畳み込み層は 3×3 のカーネルをずらして使い回すので、重みはカーネルの大きさとフィルタ数で決まる。"
+                 "padding='same' だと出力は入力と同じ 28×28 になる。",
+        "bob": "全結合層では入力の画素数だけ重みが必要になり、大きな画像ではパラメータが膨大になる。"
+               "畳み込みは同じフィルターを画像全体で共有するので 320 個で済む。same にすると大きさは変わらない。",
+        "chris": "畳み込み層のパラメータ数は (3×3+1)×32 で、画像の大きさとは関係がない。"
+                 "一方、Dense は入力が増えるとそのぶん重みが増える。valid では出力が 26×26 に縮んだ。",
+        "dana": "画像が大きくなると全結合のパラメータは爆発的に増えるが、カーネルを共有する畳み込みでは増えない。"
+                "周りを 0 で埋める same では、出力も 28×28 のままだった。",
+        "emi": "重み共有のおかげで、畳み込み層は入力サイズに依存しない少ないパラメータで済む。"
+               "Flatten してから Dense につなぐと、そこで一気にパラメータが増えることも確かめた。",
+    },
+    "pooling": {
+        "alice": "マックスプーリングは領域の中で一番大きい値を残して、ほかの値と細かい位置を捨てる。"
+                 "model_deep は Dropout が多いので val_loss があまり上がらず、model_pool より過学習が少なかった。",
+        "bob": "2×2 の窓ごとに最大値だけを取り出すので、特徴マップは縦横半分になり、少しずれても同じ値が残る。"
+               "Dropout を入れた深いモデルのほうが検証の損失が安定していた。",
+        "chris": "プーリングで失われるのは、窓の中の最大以外の値と、その最大がどこにあったかという情報だ。"
+                 "model_pool は途中から val_loss が上がったが、model_deep では上がり方がゆるやかだった。",
+        "dana": "最大値プーリングは強い反応だけを残すので位置のずれに強くなるが、細かな位置は分からなくなる。"
+                "学習曲線を比べると、ドロップアウトの多いモデルが一番過学習しにくかった。",
+        "emi": "窓の最大値を代表にすることで計算量が減り、小さな平行移動の影響も受けにくくなる。"
+               "深いモデルは正解率も高く、検証損失の増加も小さかった。",
+    },
+    "scratch_cnn": {
+        "alice": "im2col を使うと畳み込みが行列の積 1 回になり、for 文で 1 か所ずつ計算するより速い。"
+                 "1 つ目の層では 57,600×25 の行列になり、同じ画素が何回もコピーされるのでメモリは増える。"
+                 "学習用とテスト用の正答率はどちらも上がっていき、差は小さかったので、まだ過学習はしていないと思う。",
+        "bob": "im2col で窓を行に並べておけば、NumPy の行列積がまとめて計算してくれるのでループより速い。"
+               "その代わり重なった窓の画素を複製するため、展開後の配列は元の画像よりずっと大きくなる。"
+               "訓練とテストの精度はほぼ同じように伸びたので、過学習は見られなかった。",
+        "chris": "for 文では Python が 1 要素ずつ処理するが、im2col の後は BLAS の行列積 1 回で済むので速くなる。"
+                 "ストライド 1 だと各画素が最大 25 回コピーされ、メモリ使用量が増えるのが欠点だ。"
+                 "テストの正答率が学習用に近いまま上がったので、過学習はまだ起きていない。",
+        "dana": "行列の積に直すことで、高速な線形代数ライブラリをそのまま使えるのが利点だと思う。"
+                "ただし展開した行列は入力の何倍もの大きさになり、メモリを多く使う。"
+                "正答率のグラフでは 2 本の線が離れていかなかった。",
+        "emi": "im2col は畳み込みをまとめて 1 回の dot にできるので、二重ループよりずっと速かった。"
+               "同じ画素を何度も持つのでメモリは増えるが、この大きさなら問題ない。"
+               "学習データとテストデータの正答率の差が小さく、汎化できていると考える。",
+    },
 }
 
 
@@ -311,15 +356,16 @@ def _grade_id(cell) -> str:
     return cell.metadata.get("nbgrader", {}).get("grade_id", "")
 
 
-def reference_answers(source: Path) -> dict:
-    """{grade_id: the code a student types in place of the stub} for every solution cell."""
+def reference_answers(source: Path, student: str = "alice") -> dict:
+    """{grade_id: the code a student types in place of the stub} for every solution cell (written
+    answers in `student`'s words)."""
     answers = {}
     assignment = source.parent.name
     for cell in nbformat.read(source, as_version=4).cells:
         if not cell.metadata.get("nbgrader", {}).get("solution"):
             continue
         if cell.cell_type == "markdown":
-            answers[_grade_id(cell)] = WRITTEN_ANSWERS[assignment]
+            answers[_grade_id(cell)] = WRITTEN_ANSWERS[assignment].get(student, WRITTEN_ANSWERS[assignment]["alice"])
         else:
             lines = [line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line
                      and "### END SOLUTION" not in line]
@@ -327,8 +373,9 @@ def reference_answers(source: Path) -> dict:
     return answers
 
 
-def submission(course: Path, assignment: str, student: Student):
-    answers = reference_answers(course / "source" / assignment / f"{assignment}.ipynb")
+def submission(course: Path, assignment: str, student: Student, name: str = "alice"):
+    """The notebook `student` hands in (written answers in the words of the demo student `name`)."""
+    answers = reference_answers(course / "source" / assignment / f"{assignment}.ipynb", name)
     nb = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", as_version=4)
     unknown = (set(student.answers) | set(student.tampered_cells)) - {_grade_id(cell) for cell in nb.cells}
     if unknown:
@@ -353,7 +400,7 @@ def write_demo_class(course: Path) -> None:
         for name, student in students.items():
             path = course / "submitted" / name / assignment / f"{assignment}.ipynb"
             path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(submission(course, assignment, student), path)
+            nbformat.write(submission(course, assignment, student, name), path)
 
 
 def main(argv=None) -> int:

@@ -44,7 +44,17 @@ TEXT_N = 5  # written answers: character 5-grams
 # A number printed with 4 or more decimals (a loss, an accuracy): a run's own, unlike shapes or counts.
 RUN_NUMBER = re.compile(r"\d\.\d{4,}")
 SHOWN_TASK_SCORE = 0.3  # a pair's page shows side by side the tasks it shares at least this much of
-CLUSTER_SCORE = 0.8  # students whose task scores reach this form a group when three or more are linked
+# A task's score is full only when the shared, uncommon part is at least this long (fingerprints of
+# code: about 12 + 4 × 24 = 108 filtered characters, four lines of a lecture's code; 5-grams of
+# text: about a sentence); shorter, it is scaled down. copydetect counts no match under 25 filtered
+# characters, JPlag none under 12 Python tokens: one such match is not enough to call a task copied.
+FULL_MATCH = {"code": 25, "text": 40, "outputs": 1}
+# A fingerprint that more students than this hold weighs at most 1/20 and is left out: the pairs
+# it would make are the class's, not evidence (and 300 students would make 45,000 of them).
+MOST_HOLDERS = 20
+LISTED_SCORE = 0.05  # a pair with less evidence than this is not listed
+GROUP_LINK, CLUSTER_SCORE = 0.1, 0.8  # a group: linked students whose evidence with the others adds up to 0.8
+REFERENCE_SHARE = 0.8  # a student's task whose fingerprints are this much the reference solution's equals it
 
 
 @dataclass
@@ -56,6 +66,14 @@ class Work:
     text: dict = field(default_factory=dict)  # {task: their written answer}
     outputs: set = field(default_factory=set)  # digests of their run's own outputs
     shown: dict = field(default_factory=dict)  # {digest: what the output was, for the report}
+
+
+@dataclass
+class Reference:
+    """The instructor's solution of one assignment, per task: set aside like starter code."""
+
+    code: dict = field(default_factory=dict)  # {task: code fingerprints}
+    text: dict = field(default_factory=dict)  # {task: text fingerprints}
 
 
 @dataclass
@@ -80,6 +98,18 @@ def starter(release: Path) -> dict:
     nb = nbformat.read(release, as_version=4)
     return {_grade_id(c): {line.strip() for line in c.source.splitlines() if line.strip()}
             for c in nb.cells if _is_solution(c)}
+
+
+def reference(source: Path, given: dict) -> Reference:
+    """The solution cells of the source notebook, the release's lines and nbgrader's markers aside."""
+    found = Reference()
+    if not source.exists():
+        return found
+    work = read_work("the reference", source, {t: lines | {"### BEGIN SOLUTION", "### END SOLUTION"}
+                                               for t, lines in given.items()})
+    found.code = {task: code_fingerprints(code) for task, code in work.code.items()}
+    found.text = {task: text_fingerprints(text) for task, text in work.text.items()}
+    return found
 
 
 def read_work(student: str, notebook: Path, given: dict) -> Work:
@@ -129,46 +159,60 @@ def text_fingerprints(text: str) -> set:
     return {compact[i:i + TEXT_N] for i in range(len(compact) - TEXT_N + 1)}
 
 
-def _common_limit(students: int) -> int:
-    """A fingerprint more students than this share is the class's common code, not evidence."""
-    return max(3, students // 5)
-
-
-def _scores(prints: dict) -> dict:
-    """{(a, b): overlap} for every pair sharing fingerprints, from {student: set}, through an index
-    (fingerprint → students); the class's common fingerprints are left out first."""
+def _scores(prints: dict, full_match: int, set_aside: frozenset = frozenset()) -> dict:
+    """{(a, b): score} for every pair sharing fingerprints, from {student: set}, through an index
+    (fingerprint → students). What `set_aside` holds (the reference solution) is nobody's. A shared
+    fingerprint weighs 1 / (holders − 1): whole when two students share it, next to nothing when
+    many do, and nothing when more than MOST_HOLDERS do. The score is the weight shared over the
+    smaller side's own fingerprints (those that count), but never over fewer than `full_match`, so
+    a short answer scores little however alike."""
     index = defaultdict(list)
     for student, found in prints.items():
-        for fingerprint in found:
+        for fingerprint in found - set_aside:
             index[fingerprint].append(student)
-    limit = _common_limit(len(prints))
-    common = {f for f, holders in index.items() if len(holders) > limit}
-    own = {s: found - common for s, found in prints.items()}
-    shared = defaultdict(int)
-    for fingerprint, holders in index.items():
-        if fingerprint not in common:
+    shared, own = defaultdict(float), defaultdict(int)  # own: each student's fingerprints that are not the class's
+    for holders in index.values():
+        if len(holders) <= MOST_HOLDERS:
+            for student in holders:
+                own[student] += 1
             for pair in itertools.combinations(sorted(holders), 2):
-                shared[pair] += 1
-    return {pair: n / max(1, min(len(own[pair[0]]), len(own[pair[1]]))) for pair, n in shared.items()}
+                shared[pair] += 1 / (len(holders) - 1)
+    return {pair: weight / max(full_match, min(own[pair[0]], own[pair[1]])) for pair, weight in shared.items()}
 
 
-def compare(assignment: str, works: list) -> list:
-    """The pairs of `works` (one assignment's) with any evidence, highest score first."""
+def equal_to_reference(works: list, ref: Reference) -> dict:
+    """{task: [students whose answer is the reference solution, or a renaming of it]}."""
+    equal = defaultdict(list)
+    for work in works:
+        for kind, fingerprints in (("code", code_fingerprints), ("text", text_fingerprints)):
+            for task, answer in getattr(work, kind).items():
+                mine, theirs = fingerprints(answer), getattr(ref, kind).get(task, set())
+                if mine and len(mine & theirs) >= REFERENCE_SHARE * len(mine):
+                    equal[task].append(work.student)
+    return dict(sorted(equal.items()))
+
+
+def compare(assignment: str, works: list, ref: Reference | None = None) -> list:
+    """The pairs of `works` (one assignment's) with evidence, highest score first."""
+    ref = ref or Reference()
     tasks = defaultdict(dict)  # {(a, b): {task: (kind, score)}}
     kinds = ({t for w in works for t in w.code}, "code", lambda w, t: code_fingerprints(w.code.get(t, ""))), \
         ({t for w in works for t in w.text}, "text", lambda w, t: text_fingerprints(w.text.get(t, "")))
     for names, kind, fingerprints in kinds:
         for task in sorted(names):
-            for pair, score in _scores({w.student: fingerprints(w, task) for w in works}).items():
-                tasks[pair][task] = (kind, round(score, 3))
-    outputs = _scores({w.student: w.outputs for w in works})
+            set_aside = frozenset(getattr(ref, kind).get(task, ()))
+            prints = {w.student: fingerprints(w, task) for w in works}
+            for pair, score in _scores(prints, FULL_MATCH[kind], set_aside).items():
+                if score >= LISTED_SCORE:
+                    tasks[pair][task] = (kind, round(score, 3))
+    outputs = _scores({w.student: w.outputs for w in works}, FULL_MATCH["outputs"])
     shown = {d: s for w in works for d, s in w.shown.items()}
     by_student = {w.student: w for w in works}
     pairs = []
-    for pair in set(tasks) | set(outputs):
+    for pair in set(tasks) | {p for p, score in outputs.items() if score >= LISTED_SCORE}:
         same = by_student[pair[0]].outputs & by_student[pair[1]].outputs
         evidence = dict(tasks.get(pair, {}))
-        if pair in outputs:
+        if outputs.get(pair, 0) >= LISTED_SCORE:
             evidence["outputs"] = ("outputs", round(outputs[pair], 3))
         score = max(s for _, s in evidence.values())
         pairs.append(Pair(assignment, pair, score, evidence, sorted(shown[d] for d in same)[:5]))
@@ -176,19 +220,25 @@ def compare(assignment: str, works: list) -> list:
 
 
 def clusters(pairs: list) -> list:
-    """Groups of three or more students linked, task by task, by scores of at least CLUSTER_SCORE:
-    [(assignment, task, [students])]."""
+    """Groups of three or more students who share one task's work: linked by task scores of at
+    least GROUP_LINK, each member's scores with the others adding up to CLUSTER_SCORE (a copy
+    shared by n students gives each pair about 1 / (n − 1)). [(assignment, task, [students])]."""
     found = []
-    links = defaultdict(lambda: defaultdict(set))  # {(assignment, task): {student: linked students}}
+    links = defaultdict(lambda: defaultdict(dict))  # {(assignment, task): {student: {other: score}}}
     for p in pairs:
         for task, (_, score) in p.tasks.items():
-            if score >= CLUSTER_SCORE:
+            if score >= GROUP_LINK:
                 a, b = p.students
-                links[p.assignment, task][a].add(b)
-                links[p.assignment, task][b].add(a)
+                links[p.assignment, task][a][b] = links[p.assignment, task][b][a] = score
     for (assignment, task), graph in sorted(links.items()):
+        members = set(graph)
+        while True:  # leave out whoever shares too little with the rest
+            weak = {s for s in members if sum(v for o, v in graph[s].items() if o in members) < CLUSTER_SCORE}
+            if not weak:
+                break
+            members -= weak
         seen = set()
-        for start in sorted(graph):
+        for start in sorted(members):
             if start in seen:
                 continue
             group, todo = set(), [start]
@@ -196,7 +246,7 @@ def clusters(pairs: list) -> list:
                 student = todo.pop()
                 if student not in group:
                     group.add(student)
-                    todo.extend(graph[student] - group)
+                    todo.extend(set(graph[student]) & members - group)
             seen |= group
             if len(group) >= 3:
                 found.append((assignment, task, sorted(group)))
@@ -251,10 +301,11 @@ def report(course: Path, assignments: list) -> tuple:
     """Compare every assignment's submissions; write similarity.csv and similarity.html.
     (pairs, clusters)."""
     pairs, sections = [], []
-    works_by_assignment = {}
+    works_by_assignment, references = {}, {}
     for assignment in assignments:
         release = course / "release" / assignment / f"{assignment}.ipynb"
         given = starter(release)
+        ref = reference(course / "source" / assignment / f"{assignment}.ipynb", given)
         works = []
         for student, path in submissions(course, assignment):
             try:
@@ -262,9 +313,10 @@ def report(course: Path, assignments: list) -> tuple:
             except Exception as error:  # what `course grade` reports as not gradable; compared with no one here
                 print(f"WARNING {student}/{assignment} not compared: {path.name} is not a readable notebook "
                       f"({type(error).__name__})", file=sys.stderr)
-        found = compare(assignment, works)
+        found = compare(assignment, works, ref)
         pairs += found
         works_by_assignment[assignment] = {w.student: w for w in works}
+        references[assignment] = equal_to_reference(works, ref)
         sections.append({"name": assignment, "students": len(works), "pairs": len(found),
                          "histogram": _histogram([p.score for p in found]) if found else None})
     groups = clusters(pairs)
@@ -287,8 +339,8 @@ def report(course: Path, assignments: list) -> tuple:
                               "right": marked(kind, theirs, mine)})
         details.append({"pair": p, "tasks": sides})
     (course / HTML).write_text(render(TEMPLATES, "similarity.html.j2", sections=sections, pairs=pairs[:200],
-                                      details=details, clusters=groups), "utf-8")
-    return pairs, groups
+                                      details=details, clusters=groups, references=references), "utf-8")
+    return pairs, groups, references
 
 
 def main(argv=None) -> int:
@@ -305,12 +357,16 @@ def main(argv=None) -> int:
         print(f"No released notebook for {', '.join(missing) or 'any assignment'} in {course / 'release'}: run "
               "`make release` (the released notebook says which code is starter code).", file=sys.stderr)
         return 2
-    pairs, groups = report(course, assignments)
+    pairs, groups, references = report(course, assignments)
     for p in pairs[:10]:
         kinds = sorted({kind for kind, _ in p.tasks.values()})
         print(f"{p.assignment:<12} {p.students[0]:<12} {p.students[1]:<12} {p.score:.2f}  {', '.join(kinds)}")
     for assignment, task, students in groups:
         print(f"group in {assignment}/{task}: {', '.join(students)}")
+    for assignment, tasks in references.items():
+        for task, students in tasks.items():
+            print(f"{len(students)} student(s)' {assignment}/{task} equals the reference solution: "
+                  f"{', '.join(students)}")
     print(f"\n{len(pairs)} pairs with shared work: {course / HTML}, {course / CSV}. A score is evidence to read, "
           "not a verdict.")
     return 0
