@@ -1,6 +1,10 @@
 """Wall time to autograde one submission under each profile, the part of it the verifier took
 after the notebook had run, the seconds its NumPy-only tasks' processes took (beside the kernel),
-and the test accuracies the verifier measured.
+the test accuracies the verifier measured, and the CPU-seconds of every process the grading
+started (nbgrader, the executing process, the sandboxed kernel, the verifier, the NumPy-only
+processes) split into the training and evaluation budget and the rest, the fixed cost of a
+notebook. The budget: the kernel's CPU inside Keras's fit, evaluate and predict, and for
+scratch_cnn the cells that run its NumPy training loop (`train(...)`).
 
     python benchmarks/grading_time.py                       # mlp1, alice, all three profiles
     python benchmarks/grading_time.py --assignments cnn pooling --profiles smoke grade
@@ -11,8 +15,10 @@ is not timed, `nbgrader autograde` is.
 """
 
 import argparse
+import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -27,29 +33,77 @@ sys.path.insert(0, str(COURSE))
 
 from course.grading.worker import environment  # noqa: E402
 
+# Cells the benchmark adds to the notebook it grades: the first times every cell's CPU in the
+# kernel, the last prints what the kernel spent (they change nothing the notebook computes).
+TIME_CELLS = """import time as _t
+_cpu = []
+def _start(info):
+    _cpu.append([info.raw_cell, _t.process_time()])
+def _end(result):
+    _cpu[-1][1] = _t.process_time() - _cpu[-1][1]
+get_ipython().events.register("pre_run_cell", _start)
+get_ipython().events.register("post_run_cell", _end)"""
+REPORT_CELL = """import json as _json
+from course_kernel.profiles import BUDGET_CPU_S as _budget
+print("COURSE-CPU", _json.dumps({"kernel": _t.process_time(), "keras": _budget["seconds"],
+                                 "loops": sum(c for s, c in _cpu[:-1] if "= train(" in s)}))"""
+
+
+def cpu_account():
+    """A new cgroup counting the CPU of every process started in it, whatever cgroups of other
+    controllers the sandbox moves them to, and a function reading its CPU-seconds: cgroup v1's
+    cpuacct hierarchy, or cgroup v2 (cpu.stat). None where neither can be made (not root, say)."""
+    for parent, usage in ((Path("/sys/fs/cgroup/cpuacct"), lambda g: int((g / "cpuacct.usage").read_text()) / 1e9),
+                          (Path("/sys/fs/cgroup"), lambda g: int((g / "cpu.stat").read_text().split()[1]) / 1e6)):
+        try:
+            group = Path(tempfile.mkdtemp(prefix="course-benchmark-", dir=parent))
+            usage(group)
+            return group, usage
+        except (OSError, ValueError, IndexError):
+            continue
+    return None
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
 
 def autograde_seconds(assignment: str, student: str, profile: str) -> tuple:
     with tempfile.TemporaryDirectory() as scratch:
         course = Path(scratch)
         shutil.copytree(COURSE / "source", course / "source")
         shutil.copytree(COURSE / "submitted" / student / assignment, course / "submitted" / student / assignment)
+        path = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+        timed = nbformat.read(path, as_version=4)
+        timed.cells = [nbformat.v4.new_code_cell(TIME_CELLS), *timed.cells, nbformat.v4.new_code_cell(REPORT_CELL)]
+        nbformat.write(timed, path)
         shutil.copy(COURSE / "nbgrader_config.py", course)
         env = dict(environment(), COURSE_PROFILE=profile)
 
-        def nbgrader(*args):
-            return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, check=True,
-                                  capture_output=True, text=True)
+        def nbgrader(*args, cgroup=None):
+            command = [sys.executable, "-m", "nbgrader", *args]
+            if cgroup:
+                command = ["sh", "-c", f"echo $$ > {cgroup / 'cgroup.procs'} && exec \"$@\"", "sh", *command]
+            return subprocess.run(command, cwd=course, env=env, check=True, capture_output=True, text=True)
 
         nbgrader("generate_assignment", assignment)
-        start = time.perf_counter()
-        log = nbgrader("autograde", assignment, "--student", student).stderr
-        seconds = time.perf_counter() - start
+        account = cpu_account()
+        start, cpu = time.perf_counter(), children_cpu()
+        log = nbgrader("autograde", assignment, "--student", student, cgroup=account and account[0]).stderr
+        seconds, cpu = time.perf_counter() - start, children_cpu() - cpu
+        if account:  # every process of the grading, also those their parents never waited for
+            cpu = account[1](account[0])
+            account[0].rmdir()
         verifier = re.search(r"verified in ([\d.]+) s", log)
         numpy_only = re.search(r"NumPy-only task\(s\) ran in ([\d.]+) s", log)
         nb = nbformat.read(course / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
         accuracies = nb.metadata.get("course", {}).get("test_accuracy", {})
+        printed = "".join(o.get("text", "") for o in nb.cells[-1].get("outputs", []))
+        kernel = json.loads(printed.split("COURSE-CPU", 1)[1]) if "COURSE-CPU" in printed else {}
+        budget = kernel.get("keras", 0.0) + kernel.get("loops", 0.0)
         return (seconds, float(verifier.group(1)) if verifier else None,
-                float(numpy_only.group(1)) if numpy_only else 0.0, accuracies)
+                float(numpy_only.group(1)) if numpy_only else 0.0, accuracies, cpu, kernel.get("kernel", 0.0), budget)
 
 
 def main() -> int:
@@ -59,12 +113,15 @@ def main() -> int:
     parser.add_argument("--profiles", nargs="+", default=["smoke", "grade", "full"])
     args = parser.parse_args()
     print(f"autograde {args.student}'s notebooks on {os.cpu_count()} CPU cores")
-    print(f"{'assignment':<11} {'profile':<8} {'seconds':>8} {'verifier':>8} {'NumPy-only':>10}  test accuracy")
+    print(f"{'assignment':<11} {'profile':<8} {'seconds':>8} {'verifier':>8} {'NumPy-only':>10} {'CPU-s':>7} "
+          f"{'kernel':>7} {'budget':>7} {'fixed':>7} {'fixed %':>7}  test accuracy")
     for assignment in args.assignments:
         for profile in args.profiles:
-            seconds, verifier, numpy_only, accuracies = autograde_seconds(assignment, args.student, profile)
+            seconds, verifier, numpy_only, accuracies, cpu, kernel, budget = autograde_seconds(
+                assignment, args.student, profile)
             shown = ", ".join(f"{name} {value}" for name, value in accuracies.items()) or "not measured"
-            print(f"{assignment:<11} {profile:<8} {seconds:8.1f} {verifier or 0:8.1f} {numpy_only:10.2f}  {shown}",
+            print(f"{assignment:<11} {profile:<8} {seconds:8.1f} {verifier or 0:8.1f} {numpy_only:10.2f} {cpu:7.1f} "
+                  f"{kernel:7.1f} {budget:7.1f} {cpu - budget:7.1f} {100 * (cpu - budget) / cpu:6.0f}%  {shown}",
                   flush=True)
     return 0
 

@@ -25,10 +25,12 @@ that undoes anything in its interpreter is still inside them.
 
 import contextlib
 import functools
+import importlib.metadata
 import os
 import shlex
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 import time
@@ -182,6 +184,23 @@ def course_package() -> Path:
     return Path(course.__file__).parent.resolve()
 
 
+@functools.cache
+def matplotlib_font_list() -> Path | None:
+    """matplotlib's list of this machine's fonts, made once per machine in the grader's cache and
+    bound read-only into every sandbox, where each kernel and verifier would otherwise build it
+    again in an empty /tmp (running `fc-list`); None where it cannot be made (each then builds
+    its own)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    with contextlib.suppress(OSError, subprocess.SubprocessError, importlib.metadata.PackageNotFoundError):
+        folder = cache / "keras-course" / f"matplotlib-{importlib.metadata.version('matplotlib')}"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not any(folder.glob("fontlist-v*.json")):
+            subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=dict(
+                os.environ, MPLCONFIGDIR=str(folder)), capture_output=True, timeout=120, check=True)
+        return next(iter(sorted(folder.glob("fontlist-v*.json"))), None)
+    return None
+
+
 def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly: tuple = (),
                     cgroups: dict | None = None) -> list:
     """`kernel_cmd` wrapped so that it runs in the sandbox, in `workdir`, seeing the `readonly`
@@ -199,6 +218,9 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly
     command += _system_links()
     size = ["--size", str(file_limit_bytes())]
     command += ["--proc", "/proc", *_small_dev(size), *size, "--tmpfs", "/tmp"]
+    fonts = matplotlib_font_list()
+    if fonts:  # read where MPLCONFIGDIR points: matplotlib does not look for fonts again
+        command += ["--ro-bind", str(fonts), f"/tmp/{fonts.name}"]
     home = os.environ.get("HOME", "/")
     if home != "/":
         # An empty home of its own, so that Keras, IPython and matplotlib find it writable.
