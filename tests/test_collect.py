@@ -122,7 +122,8 @@ def test_canvas_re_uploads_the_latest_wins_and_lateness_is_kept(tmp_path, capsys
     said = capsys.readouterr().out
     assert owners(course) == {"mei.kato": {"mlp1": "mei, second upload"}, "taro": {"mlp1": "taro 101"},
                               "tyamada": {"mlp1": "taro 102"}}
-    assert "latest   mei.kato/mlp1: katomei_late_106_5007_mlp1-1.ipynb (uploaded after katomei_late_106_4990" in said
+    assert ("latest   mei.kato/mlp1: katomei_late_106_5007_mlp1-1.ipynb; the earlier upload(s) not collected: "
+            "katomei_late_106_4990_mlp1.ipynb") in said
     assert "new      submitted/mei.kato/mlp1/mlp1.ipynb; LATE" in said
     assert late_submissions(course) == {("mei.kato", "mlp1")}
     assert ClassList.read(course).by_id("mei.kato").lms_user_id == "106"
@@ -226,3 +227,18 @@ def test_a_folder_collected_before_the_class_list_is_nobody_else_s(tmp_path):
     (folder / "mlp1.ipynb").write_bytes(notebook("the earlier hanako, again"))
     collect(folder.parent, course)
     assert owners(course)["hanako"] == {"mlp1": "the earlier hanako, again"}
+
+
+def test_a_download_that_disagrees_with_the_class_list_changes_nothing(tmp_path, capsys):
+    """The same participant number of mlp1, now with another email address (a worksheet of another
+    course's mlp1, say): not collected, and students.csv is left as it was."""
+    course = course_with(tmp_path / "course", "mlp1")
+    archive, sheet = moodle_download(tmp_path, "mlp1", people=CLASS[:1])
+    collect(archive, course, roster=sheet)
+    before = (course / "students.csv").read_bytes()
+    archive, sheet = moodle_download(tmp_path, "mlp1", people=[("山田 花子", "someone.else@example.jp")])
+    assert main([str(archive), "--course", str(course), "--roster", str(sheet)]) == 1
+    said = capsys.readouterr().out
+    assert "CONFLICT" in said and "hanako in students.csv differs" in said and "Not collected" in said
+    assert (course / "students.csv").read_bytes() == before
+    assert owners(course) == {"hanako": {"mlp1": "hanako@example.jp"}}

@@ -112,15 +112,16 @@ class ClassList:
 
     @staticmethod
     def merge(known: Person, new: Person) -> list:
-        """Fill what `known` lacks from `new`; the fields where the two differ (nothing changed there)."""
-        differ = []
-        for name in ("name", "email", "username", "id_number", "lms_user_id"):
-            mine, theirs = getattr(known, name), getattr(new, name)
-            if theirs and not mine:
-                setattr(known, name, theirs)
-            elif theirs and mine != theirs and name != "name":
-                differ.append(f"{name} {mine} / {theirs}")
-        for assignment, number in new.participants.items():
-            if known.participants.setdefault(assignment, number) != number:
-                differ.append(f"participant in {assignment} {known.participants[assignment]} / {number}")
+        """Fill what `known` lacks from `new`, unless the two differ somewhere (then nothing is
+        changed); the fields where they differ."""
+        fields_ = ("email", "username", "id_number", "lms_user_id")
+        differ = [f"{name} {getattr(known, name)} / {getattr(new, name)}" for name in fields_
+                  if getattr(known, name) and getattr(new, name) and getattr(known, name) != getattr(new, name)]
+        differ += [f"participant in {a} {known.participants[a]} / {n}" for a, n in new.participants.items()
+                   if known.participants.get(a, n) != n]
+        if not differ:
+            for name in ("name", *fields_):
+                if getattr(new, name) and not getattr(known, name):
+                    setattr(known, name, getattr(new, name))
+            known.participants.update(new.participants)
         return differ

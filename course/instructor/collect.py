@@ -259,7 +259,8 @@ def collect(source: Path, course: Path, pattern: str | None = None, roster: Path
         if len(candidates) > 1 and all(c.order for c in candidates):  # Canvas: the latest upload wins
             candidates.sort(key=lambda c: c.order)
             older = ", ".join(c.path for c in candidates[:-1])
-            report.append(f"latest   {student}/{name}: {candidates[-1].path} (uploaded after {older}, not collected)")
+            report.append(f"latest   {student}/{name}: {candidates[-1].path}; the earlier upload(s) not collected: "
+                          f"{older}")
             candidates = candidates[-1:]
         if len(candidates) > 1:
             names = ", ".join(c.path for c in candidates)
