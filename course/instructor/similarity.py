@@ -5,8 +5,10 @@
 
 Writes similarity.csv and similarity.html beside grades.csv. Per assignment and per task (each
 solution cell, by its grade id) it compares only what the student wrote: the released notebook's
-code in the same cell is starter code and never counts, and neither does what most of the class
-writes alike (a lecture's model, written as the slides write it). Three kinds of evidence:
+code in the same cell is starter code and never counts, and neither does the instructor's own
+solution in source/ (answers equal to it are listed apart). What several students share weighs
+less the more of them share it, and a short answer scores little however alike. Three kinds of
+evidence:
 
 - code: winnowed fingerprints of the cell's tokens (copydetect's tokenizer and winnowing), names
   and comments ignored, so renamed variables, new comments and moved lines still match;
@@ -49,8 +51,8 @@ SHOWN_TASK_SCORE = 0.3  # a pair's page shows side by side the tasks it shares a
 # text: about a sentence); shorter, it is scaled down. copydetect counts no match under 25 filtered
 # characters, JPlag none under 12 Python tokens: one such match is not enough to call a task copied.
 FULL_MATCH = {"code": 25, "text": 40, "outputs": 1}
-# A fingerprint that more students than this hold weighs at most 1/20 and is left out: the pairs
-# it would make are the class's, not evidence (and 300 students would make 45,000 of them).
+# A fingerprint more students than this hold would weigh less than 1/20: it is left out, as the
+# class's, not evidence (300 students holding one would make 45,000 pairs).
 MOST_HOLDERS = 20
 LISTED_SCORE = 0.05  # a pair with less evidence than this is not listed
 GROUP_LINK, CLUSTER_SCORE = 0.1, 0.8  # a group: linked students whose evidence with the others adds up to 0.8
