@@ -28,6 +28,7 @@ class Task:
     # The course's own reference solution (calibration): no verifier (its thresholds may not exist
     # yet), and its kernel may import `course`. A student's notebook: never.
     reference: bool = False
+    gpu: bool = False  # it holds a GPU of its worker (the Dask resource GPU): its kernel may use it
 
 
 @dataclasses.dataclass

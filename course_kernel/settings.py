@@ -29,6 +29,9 @@ class Settings:
     sandbox: str = "on"  # off: students' code runs with the grader's permissions (`course grade --no-sandbox`)
     scheduler: str | None = None  # the Dask scheduler to grade on (`course grade --scheduler`)
     tls_dir: str | None = None  # the course's certificates for a tls:// scheduler (`--certificates`)
+    # assignments graded on a worker with a GPU under any profile (e.g. "cnn pooling"); under full,
+    # every lecture that trains with Keras goes to one, where a worker declares a GPU
+    gpu_assignments: str | None = None
 
     @staticmethod
     def variable(field_name: str) -> str:

@@ -312,3 +312,38 @@ def test_a_notebook_handed_in_again_while_it_is_graded_is_graded_anew(tmp_path):
     assert "alice" not in json.loads((course / STATE).read_text())[TINY]
     run = grade(course, TINY)
     assert run.returncode == 0 and report(course) == {"alice": "0"}, run.stdout[-3000:] + run.stderr[-3000:]
+
+
+def _worker_address():
+    from distributed import get_worker
+
+    return get_worker().address, os.environ.get("CUDA_VISIBLE_DEVICES")
+
+
+def test_notebooks_that_want_a_gpu_go_to_the_worker_that_has_one(monkeypatch):
+    """A machine with one GPU (faked here: no GPU is at hand): the local cluster's first worker
+    holds it; a notebook under `full`, or of COURSE_GPU_ASSIGNMENTS, asks for it; scratch_cnn
+    (NumPy) and the rest never do, and nothing waits for a GPU no worker has."""
+    import dataclasses
+
+    from course.grading import cluster
+
+    monkeypatch.setenv("COURSE_GPU_ASSIGNMENTS", "pooling")
+    task = Task(name="alice/cnn", assignment="cnn", notebook="", files={}, settings={"COURSE_PROFILE": "full"})
+    asks = {name: cluster.wants_gpu(dataclasses.replace(task, assignment=a, settings={"COURSE_PROFILE": p}))
+            for name, a, p in (("cnn full", "cnn", "full"), ("scratch_cnn full", "scratch_cnn", "full"),
+                               ("mlp1 grade", "mlp1", "grade"), ("pooling grade", "pooling", "grade"))}
+    assert asks == {"cnn full": True, "scratch_cnn full": False, "mlp1 grade": False, "pooling grade": True}
+
+    with cluster.grading_cluster(None, 2) as (client, _):
+        assert cluster.gpu_resources(client, task) is None  # no GPU anywhere: on the CPUs
+    monkeypatch.setattr(cluster, "local_gpus", lambda: 1)
+    with cluster.grading_cluster(None, 2) as (client, _):
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+        holder = [address for address, w in workers.items() if w.get("resources", {}).get(cluster.GPU)]
+        assert len(holder) == 1
+        resources = cluster.gpu_resources(client, task)
+        ran = {client.submit(_worker_address, resources=resources, pure=False).result() for _ in range(6)}
+        assert ran == {(holder[0], "0")}
+        scratch = dataclasses.replace(task, assignment="scratch_cnn")
+        assert cluster.gpu_resources(client, scratch) is None

@@ -5,6 +5,7 @@ import zipfile
 
 import nbformat
 import pytest
+from conftest import COURSE
 
 from course.instructor import export, publish
 
@@ -101,4 +102,30 @@ def test_calibration_measures_a_reference_notebook_in_the_sandbox(tmp_path):
     notebook.parent.mkdir()
     nbformat.write(nb, notebook)
     measured = measure(notebook, "smoke", 0, ["model"])
-    assert set(measured) == {"model"} and 0 <= measured["model"] <= 0.3  # untrained: about one in ten
+    accuracy = measured["accuracies"]["model"]
+    assert set(measured["accuracies"]) == {"model"} and 0 <= accuracy <= 0.3  # untrained: about one in ten
+    assert measured["device"].startswith("CPU (") and measured["gpu"] is False  # where it was measured
+    assert measured["tensorflow"][0].isdigit() and measured["keras"].startswith("3.")
+
+
+def test_thresholds_measured_on_a_gpu_go_beside_the_cpus_with_where_they_were_measured(tmp_path, monkeypatch):
+    """No GPU is at hand: the runs are made up; what calibration writes of them is the course's."""
+    import json
+
+    from course.instructor import calibrate
+
+    table = tmp_path / "thresholds.json"
+    table.write_text((COURSE / "course" / "lectures" / "thresholds.json").read_text("utf-8"), "utf-8")
+    monkeypatch.setattr(calibrate, "THRESHOLDS", table)
+    runs = iter([0.9301, 0.9277, 0.9312, 0.9290, 0.9268])
+    monkeypatch.setattr(calibrate, "measure", lambda notebook, profile, seed, models: {
+        "accuracies": {"model": next(runs)}, "device": "NVIDIA H100 80GB HBM3", "gpu": True,
+        "tensorflow": "2.20.0", "keras": "3.11.3"})
+    before = json.loads(table.read_text("utf-8"))["cnn"]["model"]["full"]
+    assert calibrate.main(["cnn", "--profile", "full", "--source", str(COURSE / "source")]) == 0
+    entries = json.loads(table.read_text("utf-8"))["cnn"]["model"]
+    assert entries["full"] == before  # the slides' threshold, as it was
+    gpu = entries["full@gpu"]
+    assert (gpu["threshold"], gpu["min"], gpu["max"], gpu["device"], gpu["seeds"]) == (
+        0.906, 0.9268, 0.9312, "NVIDIA H100 80GB HBM3", [0, 1, 2, 3, 4])
+    assert gpu["stdev"] > 0 and gpu["tensorflow"] == "2.20.0" and gpu["keras"] == "3.11.3"

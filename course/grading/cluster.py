@@ -14,6 +14,7 @@ no certificates) is refused unless the instructor says the network is trusted, a
 whose scheduler, workers or nannies do not check their peers' roles (course/grading/roles.py).
 """
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -30,6 +31,9 @@ from course.protocol import Task
 from course_kernel import settings
 from course_kernel.settings import kernel_threads
 
+# The Dask resource of a worker with a GPU (`dask worker ADDRESS --resources GPU=1`): a notebook
+# that wants one runs there, one at a time per GPU; the others run on any worker.
+GPU = "GPU"
 # How long an autograde process waits for the scheduler before it gives up on its notebook.
 CONNECT_TIMEOUT_S = 60
 # Set to "yes" by `course grade --trusted-network` for its autograde processes (or by hand, for a
@@ -40,6 +44,37 @@ TRUSTED_NETWORK = "COURSE_TRUSTED_NETWORK"
 def default_workers() -> int:
     """As many kernels as the cores hold at COURSE_KERNEL_THREADS threads each."""
     return max(1, (os.cpu_count() or 1) // kernel_threads())
+
+
+def local_gpus() -> int:
+    """The GPUs of this machine (NVIDIA's device files)."""
+    return len([p for p in Path("/dev").glob("nvidia*") if p.name.removeprefix("nvidia").isdigit()])
+
+
+def wants_gpu(task: Task) -> bool:
+    """Whether the task's notebook should train on a GPU: a lecture that trains with Keras, under the
+    full profile (the lecture's 50 epochs) or named in COURSE_GPU_ASSIGNMENTS."""
+    from course.lectures import LECTURES
+
+    lecture = LECTURES.get(task.assignment)
+    chosen = settings.read(task.settings).profile == "full" or task.assignment in (
+        settings.read().gpu_assignments or "").split()
+    return bool(lecture and lecture.keras_training and chosen)
+
+
+def gpu_resources(client, task: Task) -> dict | None:
+    """The Dask resources the task asks for: a GPU where it wants one and a worker has one; None
+    otherwise (it never waits for a GPU no worker has)."""
+    if not wants_gpu(task):
+        return None
+    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    return {GPU: 1} if any(w.get("resources", {}).get(GPU) for w in workers) else None
+
+
+async def _hold_gpu(index: int, dask_worker) -> None:
+    """Make this worker of the local cluster the one of GPU `index`."""
+    os.environ["CUDA_VISIBLE_DEVICES"] = str(index)
+    await dask_worker.set_resources(**{GPU: 1})
 
 
 def scheduler_problem(address: str | None, certificates: Path | None, trusted_network: bool):
@@ -95,6 +130,9 @@ def grading_cluster(scheduler: str | None, workers: int | None, certificates: Pa
         finally:
             signal.signal(signal.SIGINT, interrupt)
         with cluster, Client(cluster, security=cluster_security) as client:
+            # One worker per GPU of this machine holds it; the others grade on the CPUs.
+            for index, address in enumerate(sorted(client.scheduler_info(n_workers=-1)["workers"])[:local_gpus()]):
+                client.run(_hold_gpu, index, workers=[address])
             yield client, Path(folder)
 
 
@@ -130,4 +168,6 @@ def run_on_cluster(task: Task, scheduler: str):
         problem = unchecked(client)
         if problem:
             raise RuntimeError(problem)
-        return client.submit(run_task, task, key=key).result()
+        resources = gpu_resources(client, task)
+        task = dataclasses.replace(task, gpu=bool(resources))
+        return client.submit(run_task, task, key=key, resources=resources).result()

@@ -95,6 +95,10 @@ def run_task(task: Task) -> Result:
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         threads = str(settings.kernel_threads(task.settings))
         env.update(COURSE_KERNEL_THREADS=threads, OMP_NUM_THREADS=threads)
+        if task.gpu:  # the worker's GPU, its memory taken as the notebook needs it
+            env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+        else:  # on a worker with a GPU, it is the task's that holds it
+            env["CUDA_VISIBLE_DEVICES"] = ""
         command = [sys.executable, "-m", "course.grading.execute", str(notebook), str(workdir), str(executed)]
         command += ["--reference"] if task.reference else []
         with log.open("w", encoding="utf-8") as out:

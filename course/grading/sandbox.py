@@ -218,6 +218,9 @@ def sandbox_command(kernel_cmd: list, workdir: Path, runtime_dir: Path, readonly
     command += _system_links()
     size = ["--size", str(file_limit_bytes())]
     command += ["--proc", "/proc", *_small_dev(size), *size, "--tmpfs", "/tmp"]
+    if os.environ.get("CUDA_VISIBLE_DEVICES") != "":  # a task that holds a GPU (run_task hides it from the others)
+        for device in sorted(Path("/dev").glob("nvidia*")):
+            command += ["--dev-bind", str(device), str(device)]
     fonts = matplotlib_font_list()
     if fonts:  # read where MPLCONFIGDIR points: matplotlib does not look for fonts again
         command += ["--ro-bind", str(fonts), f"/tmp/{fonts.name}"]
@@ -270,6 +273,7 @@ NO_ROOT = ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-user
 # Set on machines where OpenBLAS needs them: every sandboxed process keeps them.
 OPENBLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "KERAS_HOME", "KERAS_BACKEND", "NBGRADER_EXECUTION",
+                  "CUDA_VISIBLE_DEVICES", "TF_FORCE_GPU_ALLOW_GROWTH",
                   "TF_CPP_MIN_LOG_LEVEL", "OMP_NUM_THREADS", *OPENBLAS_VARIABLES)
 
 

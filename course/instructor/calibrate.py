@@ -6,8 +6,10 @@
 
 Training: the source notebook (the reference solution) runs once per seed exactly as grading
 runs it (course.grading.execute: same kernel start-up, sandbox, cap on fit and threads per kernel),
-and the check's own recomputed test accuracy of each model is recorded. The threshold is the
-minimum over the seeds less the margin, rounded down to 0.001. With --slides, the threshold is
+and the check's own recomputed test accuracy of each model is recorded, with where it was measured
+(the device, TensorFlow's and Keras's versions, the seeds, the spread). The threshold is the
+minimum over the seeds less the margin, rounded down to 0.001. Measured on a GPU, it is written
+beside the CPU's, as `<profile>@gpu`. With --slides, the threshold is
 the slides' reported accuracy less the margin (the `full` profile: the slides' 50-epoch GPU runs
 are what a Colab student gets). A model the slides do not report takes, under `full`, its
 threshold from a profile that trains it less.
@@ -28,15 +30,25 @@ from course.protocol import Task
 from course_kernel.profiles import PROFILES, profile_named
 from course_kernel.settings import carried, kernel_threads
 
+# The last cell of a calibration run: the accuracies, and where they were measured.
+MEASURE_CELL = """import json
+import keras
+import tensorflow as tf
+from course.lectures.checks import measure_test_accuracy
+_gpus = [tf.config.experimental.get_device_details(g).get("device_name", g.name)
+         for g in tf.config.list_physical_devices("GPU")]
+_cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
+print("COURSE-ACCURACY", json.dumps({
+    "accuracies": {n: measure_test_accuracy(globals()[n]) for n in MODELS},
+    "device": ", ".join(_gpus) if _gpus else f"CPU ({_cpu})", "gpu": bool(_gpus),
+    "tensorflow": tf.__version__, "keras": keras.__version__}))"""
+
 
 def measure(notebook: Path, profile: str, seed: int, models: list) -> dict:
-    """Run the notebook under the profile with the seed; return {model name: test accuracy}."""
+    """Run the notebook under the profile with the seed; return {"accuracies": {model name: test
+    accuracy}, "device": ..., "gpu": whether it trained on a GPU, "tensorflow": ..., "keras": ...}."""
     nb = nbformat.read(notebook, as_version=4)
-    names = json.dumps(models)
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "import json\nfrom course.lectures.checks import measure_test_accuracy\n"
-        f"print('COURSE-ACCURACY', json.dumps({{n: measure_test_accuracy(globals()[n]) for n in {names}}}))"
-    ))
+    nb.cells.append(nbformat.v4.new_code_cell(MEASURE_CELL.replace("MODELS", json.dumps(models))))
     assignment = notebook.parent.name
     task = Task(name=f"calibration/{assignment}", assignment=assignment, notebook=nbformat.writes(nb), files={},
                 settings=dict(carried(), COURSE_PROFILE=profile, COURSE_SEED=str(seed)), timeout=3600,
@@ -92,18 +104,25 @@ def main(argv=None) -> int:
         runs = []
         for seed in args.seeds:
             runs.append(measure(notebook, args.profile, seed, args.models))
-            print(f"seed {seed}: {runs[-1]}", flush=True)
+            print(f"seed {seed}: {runs[-1]['accuracies']} on {runs[-1]['device']}", flush=True)
+        # Where it was measured: a GPU's thresholds go beside the CPU's (`full@gpu` beside `full`).
+        key = f"{args.profile}@gpu" if runs[0]["gpu"] else args.profile
         for name in args.models:
-            accuracies = [round(run[name], 4) for run in runs]
-            entries.setdefault(name, {})[args.profile] = {
+            accuracies = [round(run["accuracies"][name], 4) for run in runs]
+            entries.setdefault(name, {})[key] = {
                 "threshold": floor3(min(accuracies) - args.margin),
                 "min": min(accuracies),
                 "mean": round(statistics.mean(accuracies), 4),
+                "max": max(accuracies),
+                "stdev": round(statistics.stdev(accuracies), 4),
                 "margin": args.margin,
                 "seeds": args.seeds,
                 "accuracies": accuracies,
                 "budget": profile_named(args.profile, args.assignment).description,
                 "kernel_threads": kernel_threads(),
+                "device": runs[0]["device"],
+                "tensorflow": runs[0]["tensorflow"],
+                "keras": runs[0]["keras"],
             }
     THRESHOLDS.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", "utf-8")
     print(json.dumps(table[args.assignment], indent=2))

@@ -37,3 +37,5 @@ class Lecture:
     # Seconds one notebook takes to grade under `grade` on 2 cores (docs/benchmarks.md): a class is
     # graded longest first, so that no worker is left idle beside the last long notebook.
     grading_seconds: float = 0.0
+    # Its notebook trains with Keras, which a GPU speeds up (scratch_cnn trains in NumPy: never on a GPU).
+    keras_training: bool = True

@@ -109,4 +109,5 @@ FAMILIES = {
     "Convolution": nothing, "Pooling": nothing, "conv_net_params": nothing,
 }
 
-LECTURE = Lecture(NAME, TESTS, numpy_only=NUMPY_ONLY, inputs=inputs, families=FAMILIES, grading_seconds=84.1)
+LECTURE = Lecture(NAME, TESTS, numpy_only=NUMPY_ONLY, inputs=inputs, families=FAMILIES, grading_seconds=84.1,
+                  keras_training=False)
