@@ -47,10 +47,10 @@ TEXT_N = 5  # written answers: character 5-grams
 RUN_NUMBER = re.compile(r"\d\.\d{4,}")
 SHOWN_TASK_SCORE = 0.3  # a pair's page shows side by side the tasks it shares at least this much of
 # A task's score is full only when the shared, uncommon part is at least this long (fingerprints of
-# code: about 12 + 4 × 24 = 108 filtered characters, four lines of a lecture's code; 5-grams of
+# code: about 12 + 4 × 39 = 168 filtered characters, five or six lines of a lecture's code; 5-grams of
 # text: about a sentence); shorter, it is scaled down. copydetect counts no match under 25 filtered
 # characters, JPlag none under 12 Python tokens: one such match is not enough to call a task copied.
-FULL_MATCH = {"code": 25, "text": 40, "outputs": 1}
+FULL_MATCH = {"code": 40, "text": 40, "outputs": 1}
 # A fingerprint more students than this hold would weigh less than 1/20: it is left out, as the
 # class's, not evidence (300 students holding one would make 45,000 pairs).
 MOST_HOLDERS = 20
@@ -147,13 +147,20 @@ def _own_outputs(output):
 
 
 def code_fingerprints(code: str) -> set:
-    from copydetect.utils import filter_code, get_document_fingerprints
+    """copydetect's winnowing of the cell's filtered code, with its k-grams hashed the same way in
+    every run (copydetect's own `hash()` changes with each process's hash seed, and so would the
+    fingerprints chosen and every score)."""
+    import numpy as np
+    from copydetect.utils import filter_code, winnow
 
     filtered, _ = filter_code(code, "cell.py")
     if len(filtered) < K:
         return set()
-    hashes, _ = get_document_fingerprints(filtered, K, WINDOW)
-    return {int(h) for h in hashes}
+    kgrams = (filtered[i:i + K] for i in range(len(filtered) - K + 1))
+    hashes = np.array([int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "little", signed=True)
+                       for g in kgrams])
+    selected, _ = winnow(hashes, WINDOW)
+    return {int(h) for h in selected}
 
 
 def text_fingerprints(text: str) -> set:
