@@ -414,8 +414,10 @@ def export(report: Report, fmt: str, roster: Roster, assignments: list | None = 
     for student in students:
         sid = student["student_id"]
         if shared[sid] > 1:
-            dropped.append(f"  {sid}: {shared[sid]} roster rows have {sid!r} in {roster.key}, and each would get "
-                           f"{sid}'s grades; correct the roster")
+            joined = roster.key == "students.csv"
+            where = "are that person in students.csv" if joined else f"have {sid!r} in {roster.key}"
+            dropped.append(f"  {sid}: {shared[sid]} roster rows {where}, and each would get {sid}'s grades; correct "
+                           "the roster")
             continue
         cells, clears = [], []
         for a in assignments:
