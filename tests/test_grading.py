@@ -374,33 +374,31 @@ def test_written_answers_graded_in_formgrader_reach_grades_csv_and_feedback(form
     assert comment in html.unescape(feedback)
 
 
-def set_in_formgrader(page, student, grade_id, score):
-    """Open the student's mlp2 in formgrader, as an instructor would, and type a score."""
-    page.get_by_role("menuitem", name="Nbgrader").click()
-    page.get_by_role("menuitem", name="Formgrader").click()
-    frame = page.frame_locator("iframe")
-    frame.get_by_role("link", name="Manual Grading").first.click()
-    frame.get_by_role("link", name="mlp2", exact=True).click()
-    frame.get_by_role("link", name="mlp2", exact=True).click()
-    frame.get_by_text("Submission #1").wait_for()
-    frame.get_by_text("Show All Names").click()
-    frame.get_by_role("link", name=student, exact=True).click()
-    field = frame.locator(f"#{grade_id}")
-    with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"):
-        field.fill(score)
-        field.press("Escape")  # formgrader's key to leave the field and save it
+def set_as_formgrader_does(course, student, grade_id, score):
+    """What formgrader's score field does when an instructor types a score (nbgrader's
+    server_extensions/formgrader/apihandlers.py, GradeHandler.put): the manual score, and a grade
+    that needs no more grading unless it has no score at all."""
+    from nbgrader.api import Gradebook
+
+    from course.grading.gradebook import gradebook_url
+
+    with Gradebook(gradebook_url(course)) as gradebook:
+        grade = gradebook.find_grade(grade_id, "mlp2", "mlp2", student)
+        grade.manual_score = score
+        grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
+        gradebook.db.commit()
 
 
 @pytest.mark.slow
-def test_a_test_score_changed_in_formgrader_stands_in_grades_csv_feedback_and_after_regrading(formgrader):
-    course, page, _ = formgrader
+def test_a_test_score_changed_in_formgrader_stands_in_grades_csv_feedback_and_after_regrading(graded):
+    course, _ = graded
 
     def bob():
         with open(course / "grades.csv") as f:
             return next(r for r in csv.DictReader(f) if (r["student_id"], r["assignment"]) == ("bob", "mlp2"))
 
     before = bob()
-    set_in_formgrader(page, "bob", "test_model_dropout", "2")  # the dropout test he failed, given in full
+    set_as_formgrader_does(course, "bob", "test_model_dropout", 2)  # the dropout test he failed, given in full
     assert grade(course, "mlp2").returncode == 0
     row = bob()
     assert float(row["score"]) == float(before["score"]) + 2 and row["to_grade_by_hand"] == before["to_grade_by_hand"]
@@ -412,7 +410,7 @@ def test_a_test_score_changed_in_formgrader_stands_in_grades_csv_feedback_and_af
     assert grade(course, "mlp2", "--regrade", "--student", "bob").returncode == 0
     assert bob() == row
 
-    set_in_formgrader(page, "bob", "test_model_dropout", "")  # back to the test's own score
+    set_as_formgrader_does(course, "bob", "test_model_dropout", None)  # back to the test's own score
     assert grade(course, "mlp2").returncode == 0
     assert bob() == before
 
