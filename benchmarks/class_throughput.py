@@ -1,17 +1,19 @@
 """Notebooks per hour grading a class with `course.instructor.grade`, and what a class would take.
 
-    python benchmarks/class_throughput.py                  # demo class's mlp1, three set-ups
-    python benchmarks/class_throughput.py --assignments mlp1 mlp2 --copies 2
+    python benchmarks/class_throughput.py                  # demo class's mlp1, every set-up
+    python benchmarks/class_throughput.py --assignments cnn --setups 1x2 2x2
 
 Not a test: it prints figures for docs/benchmarks.md. Each set-up grades a scratch copy of the course
 holding the demo class (each student `--copies` times) with the real command, releasing and
 feedback included, under the profile (`grade` by default), in the sandbox:
-- the local Dask cluster with 1 worker of 2 threads per kernel, and with 2 workers of 1 thread;
-- `--scheduler`: a Dask scheduler and two worker processes of 1 thread started by hand on this
+- `WxT`: the local Dask cluster with W workers, T threads per kernel (`--workers W`,
+  COURSE_KERNEL_THREADS=T); `1x2` is one kernel per 2 cores, `2x2` the default on 2 cores;
+- `loopback`: a Dask scheduler and two worker processes of 1 thread started by hand on this
   machine (`dask scheduler`, `dask worker`, over loopback TCP), as on several machines.
 
-Then a model of wall time: seconds per notebook (one student's notebooks, `--student-seconds`,
-as benchmarks/grading_time.py measures them for the four assignments) × notebooks ÷ workers.
+Then a model of wall time: seconds per student (one student's notebooks, `--student-seconds`,
+as benchmarks/grading_time.py measures them one at a time) × students ÷ 8 (a 16-core machine's
+cores ÷ 2 threads) ÷ the speed-up measured here of two kernels per 2 cores (`2x2` over `1x2`).
 """
 
 import argparse
@@ -85,8 +87,8 @@ def class_seconds(assignments: list, copies: int, workers: int, threads: int, lo
                 process.wait()
 
 
-def hours(seconds_per_notebook: float, notebooks: int, workers: int) -> str:
-    return f"{seconds_per_notebook * notebooks / workers / 3600:.1f} h"
+def hours(seconds_per_student: float, students: int, kernels: float) -> str:
+    return f"{seconds_per_student * students / kernels / 3600:.1f} h"
 
 
 def main() -> int:
@@ -94,26 +96,33 @@ def main() -> int:
     parser.add_argument("--assignments", nargs="+", default=["mlp1"])
     parser.add_argument("--copies", type=int, default=1, help="grade each demo student this many times")
     parser.add_argument("--profile", default="grade")
+    parser.add_argument("--setups", nargs="+", default=["1x2", "2x2", "3x2", "2x1", "loopback"],
+                        help="WORKERSxTHREADS (a local cluster of that many workers, that many threads per "
+                             "kernel), or loopback (a scheduler and 2 workers of 1 thread started by hand)")
     parser.add_argument("--student-seconds", type=float, nargs="+", metavar="SECONDS",
-                        help="one student's notebooks of every assignment, seconds each on 1 worker of "
-                             "2 threads (benchmarks/grading_time.py), for the model of a whole class")
+                        help="one student's notebooks of every assignment, seconds each graded one at a "
+                             "time (benchmarks/grading_time.py), for the model of a whole class (needs the "
+                             "set-ups 1x2 and 2x2)")
     args = parser.parse_args()
     print(f"grade the demo class ({', '.join(args.assignments)}; {args.copies} cop{'y' if args.copies == 1 else 'ies'}"
           f" of each student) under {args.profile} on {os.cpu_count()} CPU cores")
     print(f"{'set-up':<42} {'notebooks':>9} {'seconds':>8} {'per hour':>9}")
-    setups = [("local cluster, 1 worker x 2 threads", 1, 2, False),
-              ("local cluster, 2 workers x 1 thread", 2, 1, False),
-              ("dask scheduler + 2 dask workers x 1 thread", 2, 1, True)]
-    for label, workers, threads, loopback in setups:
+    rates = {}
+    for setup in args.setups:
+        loopback = setup == "loopback"
+        workers, threads = (2, 1) if loopback else map(int, setup.split("x"))
+        label = ("dask scheduler + 2 dask workers x 1 thread" if loopback else
+                 f"local cluster, {workers} worker{'s' * (workers > 1)} x {threads} thread{'s' * (threads > 1)}")
         seconds, notebooks = class_seconds(args.assignments, args.copies, workers, threads, loopback, args.profile)
-        print(f"{label:<42} {notebooks:>9} {seconds:8.1f} {notebooks / seconds * 3600:9.0f}", flush=True)
-    if args.student_seconds:
-        per_student = sum(args.student_seconds)
-        print(f"\nmodel: {per_student:.0f} s per student ({len(args.student_seconds)} notebooks) x students "
-              "/ workers, 8 workers of 2 threads per 16-core machine")
+        rates[setup] = notebooks / seconds * 3600
+        print(f"{label:<42} {notebooks:>9} {seconds:8.1f} {rates[setup]:9.0f}", flush=True)
+    if args.student_seconds and {"1x2", "2x2"} <= rates.keys():
+        per_student, speed_up = sum(args.student_seconds), rates["2x2"] / rates["1x2"]
+        print(f"\nmodel: {per_student:.0f} s per student ({len(args.student_seconds)} notebooks) x students / 8 "
+              f"(a 16-core machine's kernels of 2 threads) / {speed_up:.2f} (2 kernels per 2 cores, measured above)")
         for students in (100, 1000):
-            print(f"  {students} students: one 16-core machine {hours(per_student, students, 8)}, "
-                  f"ten {hours(per_student, students, 80)}")
+            print(f"  {students} students: one 16-core machine {hours(per_student, students, 8 * speed_up)}, "
+                  f"ten {hours(per_student, students, 80 * speed_up)}")
     return 0
 
 

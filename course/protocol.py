@@ -7,6 +7,8 @@ by another.
                    why a cell failed as a Message (Japanese and English, never split from one text)
     NotGraded      the executing process, or nbgrader's plugin → the coordinator: why a notebook
                    has no grade
+    Autograde,     the coordinator → its nbgrader process (course/grading/autograde.py) → the
+    Autograded     coordinator, a line of JSON each: one notebook to autograde, and nbgrader's exit code
 """
 
 import dataclasses
@@ -71,8 +73,30 @@ class NotGraded:
     reason: str  # in words for the instructor, e.g. "its kernel died: ..."
 
 
+@dataclasses.dataclass
+class Autograde:
+    assignment: str
+    student: str
+    log: str  # the file nbgrader's output goes to
+    outcome: str  # where a NotGraded goes, when the notebook is not graded
+
+
+@dataclasses.dataclass
+class Autograded:
+    exit_code: int  # `nbgrader autograde`'s: 0 when graded
+
+
+def dumps(record) -> str:
+    """`record` as one line of JSON."""
+    return json.dumps(dataclasses.asdict(record), ensure_ascii=False)
+
+
+def loads(kind, line: str):
+    return kind(**json.loads(line))
+
+
 def write(record, path: Path) -> None:
-    path.write_text(json.dumps(dataclasses.asdict(record), ensure_ascii=False), "utf-8")
+    path.write_text(dumps(record), "utf-8")
 
 
 def read(kind, path: Path):

@@ -18,7 +18,7 @@ class Settings:
 
     profile: str | None = None  # training budget: full, grade or smoke (default: grade when grading, else full)
     seed: int = 0  # the random seed of every grading kernel
-    # TensorFlow threads per grading kernel (grading: 2); the local cluster runs cores / this kernels
+    # TensorFlow threads per grading kernel (grading: 2); the local cluster runs 2 × cores / this kernels
     kernel_threads: int | None = None
     memory_limit_gb: float = 8  # address space of a grading kernel's processes (and the verifier's); a kernel's memory
     cpu_limit_s: int = 1800  # CPU seconds of a grading kernel

@@ -347,3 +347,26 @@ def test_notebooks_that_want_a_gpu_go_to_the_worker_that_has_one(monkeypatch):
         assert ran == {(holder[0], "0")}
         scratch = dataclasses.replace(task, assignment="scratch_cnn")
         assert cluster.gpu_resources(client, scratch) is None
+
+
+def test_the_local_cluster_grades_two_notebooks_per_share_of_the_cores_as_far_as_memory_holds(monkeypatch):
+    """The default worker count (`course grade` without --workers): two kernels for each one the
+    cores hold at COURSE_KERNEL_THREADS threads (what measured best, docs/benchmarks.md), each
+    kernel keeping the threads calibration used, and never more kernels than the machine's memory
+    holds at COURSE_MEMORY_LIMIT_GB each."""
+    from course.grading.cluster import default_workers
+
+    def machine(cores: int, memory_gb: int) -> int:
+        pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": memory_gb * 2**30 // 4096}
+        monkeypatch.setattr(os, "cpu_count", lambda: cores)
+        monkeypatch.setattr(os, "sysconf", pages.__getitem__)
+        return default_workers()
+
+    for name in ("COURSE_KERNEL_THREADS", "COURSE_MEMORY_LIMIT_GB"):
+        monkeypatch.delenv(name, raising=False)
+    assert machine(2, 24) == 2 and machine(16, 128) == 16 and machine(1, 16) == 1
+    assert machine(16, 64) == 8 and machine(2, 4) == 1  # 8 GB a kernel
+    monkeypatch.setenv("COURSE_MEMORY_LIMIT_GB", "4")
+    assert machine(16, 64) == 16
+    monkeypatch.setenv("COURSE_KERNEL_THREADS", "4")
+    assert machine(16, 128) == 8

@@ -508,3 +508,39 @@ def test_an_assignment_without_a_lecture_module_is_not_graded_unchecked(tmp_path
     run = grade(tmp_path, "mlp9")
     assert run.returncode == 2 and "mlp9: hidden tests hand values over, but the course has no lecture" in run.stderr
     assert not (tmp_path / "gradebook.db").exists()
+
+
+def test_the_coordinators_nbgrader_process_goes_on_after_a_notebook_it_cannot_grade(tmp_path):
+    """course/grading/autograde.py: one process autogrades notebook after notebook. A notebook
+    nbgrader cannot read fails with nbgrader's exit code and its own log; the gradebook's lock is
+    free again at once (other processes record theirs) and the same process takes the next one."""
+    import fcntl
+
+    from course.grading.autograde import AutogradeProcess
+    from course.grading.coordinator import autograde
+    from course.grading.gradebook import gradebook_lock_path
+    from course.grading.worker import environment
+
+    shutil.copytree(COURSE / "source" / "mlp1", tmp_path / "source" / "mlp1")
+    shutil.copy(COURSE / "nbgrader_config.py", tmp_path)
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "mlp1", "--force"], cwd=tmp_path,
+                   env=environment(), check=True, capture_output=True)
+    for student in ("ann", "ben"):
+        folder = tmp_path / "submitted" / student / "mlp1"
+        folder.mkdir(parents=True)
+        (folder / "mlp1.ipynb").write_text(f"{student}'s notebook, not JSON", "utf-8")
+    process = AutogradeProcess(tmp_path, environment())
+    try:
+        for student in ("ann", "ben"):
+            problem = autograde(tmp_path, "mlp1", student, process)
+            assert problem == "nbgrader autograde failed (exit code 1): see its log"
+            log = (tmp_path / "logs" / student / "mlp1.log").read_text()
+            assert f"submitted/{student}/mlp1/mlp1.ipynb" in log and "AutogradeApp" in log
+            assert "ann" not in log if student == "ben" else "ben" not in log
+            with gradebook_lock_path(gradebook_url(tmp_path)).open("a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises BlockingIOError while held
+            assert process.alive()
+        process.kill()
+        assert autograde(tmp_path, "mlp1", "ann", process).startswith("the nbgrader process grading it ended")
+    finally:
+        process.kill()

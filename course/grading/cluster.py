@@ -15,6 +15,7 @@ whose scheduler, workers or nannies do not check their peers' roles (course/grad
 """
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import os
@@ -41,9 +42,21 @@ CONNECT_TIMEOUT_S = 60
 TRUSTED_NETWORK = "COURSE_TRUSTED_NETWORK"
 
 
+# Kernels graded at once for each one the cores hold at COURSE_KERNEL_THREADS threads: a notebook
+# keeps its kernel's threads busy only part of its time (processes start, TensorFlow is imported,
+# data is read, results are recorded), and a second kernel uses what the first leaves
+# (docs/benchmarks.md, Grading a class: throughput). Threads per kernel stay as calibrated.
+KERNELS_PER_SHARE = 2
+
+
 def default_workers() -> int:
-    """As many kernels as the cores hold at COURSE_KERNEL_THREADS threads each."""
-    return max(1, (os.cpu_count() or 1) // kernel_threads())
+    """Twice as many kernels as the cores hold at COURSE_KERNEL_THREADS threads each, but never
+    more than could each reach their memory limit (COURSE_MEMORY_LIMIT_GB) at once."""
+    from course.grading.sandbox import memory_limit_bytes
+
+    kernels = KERNELS_PER_SHARE * (os.cpu_count() or 1) // kernel_threads()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return max(1, min(kernels, memory // memory_limit_bytes()))
 
 
 def local_gpus() -> int:
@@ -152,11 +165,17 @@ def check_workers(client, sandbox: bool) -> tuple:
     return refused, sum(w["nthreads"] for a, w in threads.items() if a not in refused)
 
 
+@functools.cache
+def _client(scheduler: str, tls_dir: str | None):
+    """A client of `scheduler`, kept for this process's later notebooks (course/grading/autograde.py)."""
+    from distributed import Client
+
+    return Client(scheduler, timeout=CONNECT_TIMEOUT_S, security=client_security(scheduler, tls_dir))
+
+
 def run_on_cluster(task: Task, scheduler: str):
     """Run the task on the cluster; its Result. A scheduler that `course grade` would refuse is
     refused here too, whoever asks (a plain `nbgrader autograde` with COURSE_SCHEDULER, say)."""
-    from distributed import Client
-
     tls_dir = settings.read().tls_dir
     problem = scheduler_problem(scheduler, Path(tls_dir) if tls_dir else None, os.environ.get(TRUSTED_NETWORK) == "yes")
     if problem:
@@ -164,10 +183,10 @@ def run_on_cluster(task: Task, scheduler: str):
 
     # Named by its content: a notebook handed in again is another task.
     key = f"grade-{task.name.replace('/', '-')}-{hashlib.sha256(task.notebook.encode()).hexdigest()[:12]}"
-    with Client(scheduler, timeout=CONNECT_TIMEOUT_S, security=client_security(scheduler)) as client:
-        problem = unchecked(client)
-        if problem:
-            raise RuntimeError(problem)
-        resources = gpu_resources(client, task)
-        task = dataclasses.replace(task, gpu=bool(resources))
-        return client.submit(run_task, task, key=key, resources=resources).result()
+    client = _client(scheduler, tls_dir)
+    problem = unchecked(client)  # for every notebook: workers join and leave
+    if problem:
+        raise RuntimeError(problem)
+    resources = gpu_resources(client, task)
+    task = dataclasses.replace(task, gpu=bool(resources))
+    return client.submit(run_task, task, key=key, resources=resources).result()

@@ -1,7 +1,8 @@
 """The coordinator: which notebooks to grade, grading them on the cluster, and what was graded.
 
-It alone writes the gradebook (through `nbgrader autograde`, one process per notebook, each
-holding the gradebook's lock except while a Dask worker executes its notebook), `autograded/`,
+It alone writes the gradebook (through `nbgrader autograde`, in a process per slot of the
+cluster, each holding the gradebook's lock while it records a notebook, not while a Dask worker
+executes it), `autograded/`,
 `feedback/` and the grading state; it records each result as it comes, so an interruption loses
 nothing graded. Every outcome is told the same way (`announce`): `graded s/a: score` on stdout,
 `NOT GRADED s/a: reason` on stderr.
@@ -9,10 +10,8 @@ nothing graded. Every outcome is told the same way (`announce`): `graded s/a: sc
 
 import hashlib
 import json
-import os
+import queue
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -21,12 +20,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from course import protocol
+from course.grading.autograde import AutogradeProcess
 from course.grading.cluster import CONNECT_TIMEOUT_S, TRUSTED_NETWORK, check_workers, grading_cluster
 from course.grading.gradebook import gradebook_lock, gradebook_url
 from course.grading.intake import prepare_submission
-from course.grading.nbgrader_plugins import OUTCOME_FILE
 from course.grading.roles import unchecked
-from course.protocol import NotGraded
+from course.protocol import Autograde, NotGraded
 from course_kernel.settings import kernel_threads
 
 LOGS = "logs"
@@ -39,30 +38,22 @@ def log_path(course: Path, assignment: str, student: str) -> Path:
     return course / LOGS / student / f"{assignment}.log"
 
 
-# `python -m nbgrader`, ended with this process however this process ends (kill -9 included),
-# so that a new run never finds an old one still writing.
-NBGRADER = ("import sys; from course.grading.worker import die_with_parent; die_with_parent(); "
-            "from nbgrader.apps.nbgraderapp import main; sys.argv[0] = 'nbgrader'; main()")
-
-
-def autograde(course: Path, assignment: str, student: str, env: dict, running: set):
-    """Autograde one notebook, nbgrader's output in its log file; why it failed, or None.
-    `--force`: what an interrupted run left of it is replaced. `running`: the processes under way."""
-    command = [sys.executable, "-c", NBGRADER, "autograde", assignment, "--student", student, "--force"]
+def autograde(course: Path, assignment: str, student: str, process: AutogradeProcess):
+    """Autograde one notebook in `process`, nbgrader's output in its log file; why it failed, or
+    None. `--force`: what an interrupted run left of it is replaced."""
     log = log_path(course, assignment, student)
     log.parent.mkdir(parents=True, exist_ok=True)
     outcome = log.with_suffix(".not-graded.json")
     outcome.unlink(missing_ok=True)
-    with log.open("w", encoding="utf-8") as out:
-        process = subprocess.Popen(command, cwd=course, env=dict(env, **{OUTCOME_FILE: str(outcome)}), stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)  # Ctrl-C is ours to handle
-        running.add(process)
-        process.wait()
-        running.discard(process)
-    if not process.returncode:
+    exit_code = process.autograde(Autograde(assignment, student, str(log), str(outcome)))
+    if exit_code == 0:
         return None
     recorded = protocol.read(NotGraded, outcome)
-    return recorded.reason if recorded else f"nbgrader autograde failed (exit code {process.returncode}): see its log"
+    if recorded:
+        return recorded.reason
+    if exit_code is None:
+        return f"the nbgrader process grading it ended (exit code {process.process.returncode}): see its log"
+    return f"nbgrader autograde failed (exit code {exit_code}): see its log"
 
 
 def _forget(course: Path, assignment: str, student: str) -> None:
@@ -136,9 +127,10 @@ def grade_on_cluster(course: Path, todo: list, state: dict, env: dict, args) -> 
     """Autograde `todo` ([(assignment, student, SHA-256)]) on the Dask cluster, recording each result
     as it comes; whether every one was graded.
 
-    One `nbgrader autograde` per notebook runs here, beside the gradebook, and has its notebook
-    executed by a worker (GradeOneExecute); as many run at once as the workers have slots. This
-    thread alone writes the grading state.
+    `nbgrader autograde` runs here, beside the gradebook, in a process per slot of the workers
+    kept for the whole run (course/grading/autograde.py), and has each notebook executed by a worker
+    (GradeOneExecute); as many run at once as the workers have slots. This thread alone writes
+    the grading state.
     """
     ok = True
     with grading_cluster(args.scheduler, args.workers, args.certificates) as (client, certificates):
@@ -164,11 +156,19 @@ def grade_on_cluster(course: Path, todo: list, state: dict, env: dict, args) -> 
             env[TRUSTED_NETWORK] = "yes"
         if certificates is not None:  # the autograde processes connect as the coordinator does
             env["COURSE_TLS_DIR"] = str(certificates)
-        running = set()
+        idle, started = queue.SimpleQueue(), []
 
         def timed_autograde(assignment, student):
             start = time.monotonic()
-            return autograde(course, assignment, student, env, running), time.monotonic() - start
+            try:
+                process = idle.get_nowait()
+            except queue.Empty:
+                process = AutogradeProcess(course, env)
+                started.append(process)
+            problem = autograde(course, assignment, student, process)
+            if process.alive():
+                idle.put(process)
+            return problem, time.monotonic() - start
 
         pool = ThreadPoolExecutor(slots)
         bar = tqdm(total=len(todo), desc="grading", unit="notebook", disable=True if args.quiet else None)
@@ -202,8 +202,8 @@ def grade_on_cluster(course: Path, todo: list, state: dict, env: dict, args) -> 
                 bar.update()
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-            for process in list(running):  # interrupted: what they did not record is graded next time
-                os.killpg(process.pid, signal.SIGKILL)
+            for process in started:  # interrupted: what they did not record is graded next time
+                process.kill()
             bar.close()
     return ok
 

@@ -20,9 +20,18 @@ from course.grading.intake import grading_files
 from course.protocol import NotGraded
 from course.templates import render
 
-# The lock an `nbgrader autograde` process holds from its start to its end, except while a
-# notebook executes (see GradeOneExecute): so several run at once, one writing at a time.
+# The lock an `nbgrader autograde` holds from its start to its end, except while a notebook
+# executes (see GradeOneExecute): so several run at once, one writing at a time.
 _autograde_lock = None
+
+
+def release_gradebook() -> None:
+    """Let the gradebook's lock go: an `nbgrader autograde` run in a process that goes on
+    (course/grading/autograde.py) has ended."""
+    global _autograde_lock
+    if _autograde_lock is not None:
+        _autograde_lock.close()
+        _autograde_lock = None
 
 
 class DatasetReadyExporter(NotebookExporter):
@@ -40,7 +49,7 @@ class DatasetReadyExporter(NotebookExporter):
         super().__init__(*args, **kwargs)
         path = gradebook_lock_path(self.parent.coursedir.db_url) if self.parent else None
         if path is not None and _autograde_lock is None:
-            _autograde_lock = path.open("a")  # released when the process ends, however it ends
+            _autograde_lock = path.open("a")  # released when the process ends, however it ends, or by release_gradebook
             fcntl.flock(_autograde_lock, fcntl.LOCK_EX)
         try:
             ensure_fashion_mnist()

@@ -86,8 +86,9 @@ def main(argv=None) -> int:
                         help="run students' code with your permissions (only where bubblewrap cannot run)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no line per graded notebook")
     parser.add_argument("--workers", type=int,
-                        help="worker processes of the local Dask cluster (default: CPU cores / "
-                             "COURSE_KERNEL_THREADS, the threads each kernel uses, 2 by default)")
+                        help="worker processes of the local Dask cluster (default: twice CPU cores / "
+                             "COURSE_KERNEL_THREADS, the threads each kernel uses, 2 by default; at most "
+                             "memory / COURSE_MEMORY_LIMIT_GB)")
     parser.add_argument("--scheduler", default=configured.scheduler, metavar="ADDRESS",
                         help="grade on the Dask cluster of this scheduler (tls://host:8786; also "
                              "COURSE_SCHEDULER) instead of a local one")
