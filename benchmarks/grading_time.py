@@ -79,7 +79,7 @@ def kept_nbgrader(course: Path, assignment: str, student: str, env: dict, accoun
 
     if account:
         (account[0] / "cgroup.procs").write_text(str(os.getpid()))
-    process = AutogradeProcess(course, env)
+    process = AutogradeProcess(course, env, course / "nbgrader.log")
     try:
         log = course / "autograde.log"
         request = Autograde(assignment, student, str(log), str(course / "outcome.json"))

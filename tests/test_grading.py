@@ -529,7 +529,7 @@ def test_the_coordinators_nbgrader_process_goes_on_after_a_notebook_it_cannot_gr
         folder = tmp_path / "submitted" / student / "mlp1"
         folder.mkdir(parents=True)
         (folder / "mlp1.ipynb").write_text(f"{student}'s notebook, not JSON", "utf-8")
-    process = AutogradeProcess(tmp_path, environment())
+    process = AutogradeProcess(tmp_path, environment(), tmp_path / "logs" / "nbgrader.log")
     try:
         for student in ("ann", "ben"):
             problem = autograde(tmp_path, "mlp1", student, process)
@@ -544,3 +544,20 @@ def test_the_coordinators_nbgrader_process_goes_on_after_a_notebook_it_cannot_gr
         assert autograde(tmp_path, "mlp1", "ann", process).startswith("the nbgrader process grading it ended")
     finally:
         process.kill()
+
+
+def test_an_nbgrader_process_that_cannot_start_says_where_its_reason_is(tmp_path):
+    from course.grading.autograde import AutogradeProcess
+    from course.grading.coordinator import autograde
+    from course.grading.worker import environment
+
+    # A folder named `course` in the course directory comes first on the process's path.
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / "__init__.py").write_text("raise ImportError('not the course package')\n", "utf-8")
+    process = AutogradeProcess(tmp_path, environment(), tmp_path / "logs" / "nbgrader.log")
+    try:
+        problem = autograde(tmp_path, "mlp1", "ann", process)
+    finally:
+        process.kill()
+    assert problem == "the nbgrader process grading it ended (exit code 1): see its log and logs/nbgrader.log"
+    assert "ImportError: not the course package" in (tmp_path / "logs" / "nbgrader.log").read_text()

@@ -87,10 +87,13 @@ def serve() -> int:
 class AutogradeProcess:
     """One `python -m course.grading.autograde` in the course directory, for one slot of the cluster."""
 
-    def __init__(self, course: Path, env: dict):
-        self.process = subprocess.Popen([sys.executable, "-m", "course.grading.autograde"], cwd=course, env=env,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                        text=True, encoding="utf-8", start_new_session=True)
+    def __init__(self, course: Path, env: dict, log: Path):
+        """`log`: where what it writes outside a notebook goes (a failed start, say), added to."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "course.grading.autograde"], cwd=course, env=env,
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=out, text=True,
+                                            encoding="utf-8", start_new_session=True)
 
     def autograde(self, request: Autograde) -> int | None:
         """nbgrader's exit code for the notebook; None where this process ended first (it is of no

@@ -29,6 +29,7 @@ from course.protocol import Autograde, NotGraded
 from course_kernel.settings import kernel_threads
 
 LOGS = "logs"
+NBGRADER_LOG = f"{LOGS}/nbgrader.log"  # nbgrader's output outside any one notebook
 # What was graded, and why some could not be: {assignment: {student: {"sha256", "reason"}}},
 # the reason None for a notebook that was graded.
 STATE = "grading_state.json"
@@ -52,7 +53,8 @@ def autograde(course: Path, assignment: str, student: str, process: AutogradePro
     if recorded:
         return recorded.reason
     if exit_code is None:
-        return f"the nbgrader process grading it ended (exit code {process.process.returncode}): see its log"
+        return (f"the nbgrader process grading it ended (exit code {process.process.returncode}): see its log and "
+                f"{NBGRADER_LOG}")
     return f"nbgrader autograde failed (exit code {exit_code}): see its log"
 
 
@@ -163,7 +165,7 @@ def grade_on_cluster(course: Path, todo: list, state: dict, env: dict, args) -> 
             try:
                 process = idle.get_nowait()
             except queue.Empty:
-                process = AutogradeProcess(course, env)
+                process = AutogradeProcess(course, env, course / NBGRADER_LOG)
                 started.append(process)
             problem = autograde(course, assignment, student, process)
             if process.alive():

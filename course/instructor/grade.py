@@ -35,7 +35,7 @@ from pathlib import Path
 
 from course.data import DatasetError, ensure_fashion_mnist
 from course.grading.cluster import scheduler_problem
-from course.grading.coordinator import LOGS, grade_on_cluster, load_state, save_state, submissions_to_grade
+from course.grading.coordinator import NBGRADER_LOG, grade_on_cluster, load_state, save_state, submissions_to_grade
 from course.grading.intake import source_grade_ids
 from course.grading.worker import environment, kernel_problem
 from course.instructor.report import REPORT, SUMMARY, print_table, update_report, write_summary
@@ -47,7 +47,7 @@ from course_kernel.profiles import grading_profile
 def nbgrader(course: Path, *args: str, env: dict) -> bool:
     """Run one nbgrader command, its output added to logs/nbgrader.log; on failure say so and go on
     (what is graded stays graded)."""
-    log = course / LOGS / "nbgrader.log"
+    log = course / NBGRADER_LOG
     log.parent.mkdir(exist_ok=True)
     with log.open("a", encoding="utf-8") as out:
         out.write(f"\n$ nbgrader {' '.join(args)}\n")
