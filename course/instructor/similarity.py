@@ -24,6 +24,7 @@ Pairs are found through an index of fingerprints, not by comparing every two stu
 import argparse
 import base64
 import csv
+import functools
 import hashlib
 import io
 import itertools
@@ -146,7 +147,8 @@ def _own_outputs(output):
         yield hashlib.sha256(png.encode()).hexdigest(), "a figure (the same image, byte for byte)"
 
 
-def code_fingerprints(code: str) -> set:
+@functools.cache  # the pairs and the reference solution's list ask for the same answers
+def code_fingerprints(code: str) -> frozenset:
     """copydetect's winnowing of the cell's filtered code, with its k-grams hashed the same way in
     every run (copydetect's own `hash()` changes with each process's hash seed, and so would the
     fingerprints chosen and every score)."""
@@ -155,12 +157,12 @@ def code_fingerprints(code: str) -> set:
 
     filtered, _ = filter_code(code, "cell.py")
     if len(filtered) < K:
-        return set()
+        return frozenset()
     kgrams = (filtered[i:i + K] for i in range(len(filtered) - K + 1))
     hashes = np.array([int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "little", signed=True)
                        for g in kgrams])
     selected, _ = winnow(hashes, WINDOW)
-    return {int(h) for h in selected}
+    return frozenset(int(h) for h in selected)
 
 
 def text_fingerprints(text: str) -> set:
