@@ -1,6 +1,6 @@
 """`nbgrader autograde`, notebook after notebook, in one process kept for the whole grading run:
 the coordinator's side of each notebook without starting Python and importing nbgrader and Dask
-for every one (about 2.5 CPU-seconds a notebook; docs/benchmarks.md).
+for every one (about 3 CPU-seconds a notebook on mlp1; docs/benchmarks.md).
 
 It never runs student code: each notebook is executed on a Dask worker, in a fresh sandboxed
 kernel (GradeOneExecute). Each notebook runs as `nbgrader autograde ASSIGNMENT --student STUDENT
@@ -16,6 +16,7 @@ course.protocol.Autograded line on stdout.
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -114,7 +115,7 @@ class AutogradeProcess:
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, 9)
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
 
